@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Relapse",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "relapse", targets: ["relapse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C interop: tiny shims with no public API of their own.
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
+
+        // Pure Swift layers, each over the one below it.
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "KerasFile", dependencies: ["HDF5"]),
+        .target(name: "Kernels", dependencies: ["CDNNL"]),
+        .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
+        .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5"]),
+        .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),
+        .executableTarget(
+            name: "relapse",
+            dependencies: [
+                "KerasFile", "Network", "Training", "Diagnostics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "KerasFile", "Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "KerasFile"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "Training"]),
+        .testTarget(name: "CLITests", dependencies: ["KerasFile", "HDF5"]),
+    ]
+)

@@ -1,0 +1,108 @@
+import Foundation
+import KerasFile
+
+extension ModelReport {
+    /// The report as tables for a terminal.
+    public func text() -> String {
+        var lines: [String] = []
+        lines.append("File:      \(path)")
+        lines.append("Producer:  \(producer)" + (backend.map { " (backend \($0))" } ?? ""))
+        if let modelClass {
+            lines.append("Model:     \(modelClass) '\(modelName ?? "")', \(layers.count) layers, \(grouped(parameterCount)) parameters")
+        } else {
+            lines.append("Model:     weights only (save_weights file), \(grouped(parameterCount)) parameters")
+        }
+        lines += notes.map { "Note:      \($0)" }
+        lines.append("")
+        lines += table(header: ["Layer", "Class", "Output shape", "Params"],
+                       rows: layers.map { [$0.name, $0.className, $0.outputShape.map(shapeText) ?? "?", grouped($0.parameterCount)] },
+                       rightAligned: [3])
+        lines.append("")
+        lines += table(header: ["Weight", "Shape", "Min", "Max", "Mean", "NaN", "Inf"],
+                       rows: weights.map { w in
+                           [w.name, shapeText(w.shape), number(w.statistics.min), number(w.statistics.max),
+                            number(w.statistics.mean), String(w.statistics.nanCount), String(w.statistics.infCount)]
+                       },
+                       rightAligned: [2, 3, 4, 5, 6])
+        lines.append("")
+        if let optimizer {
+            let slots = optimizer.slots.map { "\($0.name) (\($0.count))" }.joined(separator: ", ")
+            lines.append("Optimizer state: \(optimizer.className), iterations \(optimizer.iterations), slots: \(slots.isEmpty ? "none" : slots)")
+        } else {
+            lines.append("Optimizer state: none")
+        }
+        if let config = trainingConfig {
+            let settings = (config.optimizerConfig.objectValue ?? [])
+                .filter { !$0.1.isNull && $0.0 != "name" }
+                .map { "\($0.0)=\($0.1.serialized())" }
+                .joined(separator: " ")
+            lines.append("Training config: optimizer \(config.optimizerClass) \(settings)")
+            lines.append("                 loss \(config.loss ?? config.json["loss"]?.serialized() ?? "none")")
+        } else {
+            lines.append("Training config: none (not compiled)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The report as one JSON object.
+    public func json() -> JSONValue {
+        func optionalNumber(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
+        var object: [(String, JSONValue)] = [
+            ("file", .string(path)),
+            ("producer", .string(producer.description)),
+            ("keras_version", producer.version.map { .string($0) } ?? .null),
+            ("backend", backend.map { .string($0) } ?? .null),
+            ("model_class", modelClass.map { .string($0) } ?? .null),
+            ("parameters", .int(parameterCount)),
+            ("notes", .array(notes.map { .string($0) })),
+            ("layers", .array(layers.map { layer in
+                .object([("name", .string(layer.name)), ("class_name", .string(layer.className)),
+                         ("output_shape", layer.outputShape.map { .array($0.map { .int($0) }) } ?? .null),
+                         ("parameters", .int(layer.parameterCount))])
+            })),
+            ("weights", .array(weights.map { w in
+                .object([("layer", .string(w.layer)), ("name", .string(w.name)),
+                         ("shape", .array(w.shape.map { .int($0) })), ("dtype", .string(w.dtype)),
+                         ("min", optionalNumber(w.statistics.min)), ("max", optionalNumber(w.statistics.max)),
+                         ("mean", optionalNumber(w.statistics.mean)),
+                         ("nan", .int(w.statistics.nanCount)), ("inf", .int(w.statistics.infCount))])
+            })),
+        ]
+        object.append(("optimizer", optimizer.map { o in
+            .object([("class_name", .string(o.className)), ("iterations", .int(Int(o.iterations))),
+                     ("slots", .object(o.slots.map { ($0.name, .int($0.count)) }))])
+        } ?? .null))
+        object.append(("training_config", trainingConfig?.json ?? .null))
+        return .object(object)
+    }
+
+    private func shapeText(_ shape: [Int]) -> String {
+        "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+    }
+
+    private func number(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return String(format: "%.6g", value)
+    }
+
+    private func grouped(_ n: Int) -> String {
+        let digits = Array(String(n))
+        var out = ""
+        for (i, d) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out += "," }
+            out.append(d)
+        }
+        return out
+    }
+
+    private func table(header: [String], rows: [[String]], rightAligned: Set<Int>) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? pad + cell : cell + pad
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import HDF5
+import KerasFile
+import Network
+
+/// What `relapse inspect` shows about a Keras file: producer, layers, weights, optimizer and
+/// training configuration, as plain values that render to text or JSON.
+public struct ModelReport: Sendable {
+    public struct Layer: Sendable {
+        public var name: String
+        public var className: String
+        public var outputShape: [Int]?
+        public var parameterCount: Int
+    }
+
+    public struct Weight: Sendable {
+        public var layer: String
+        public var name: String
+        public var shape: [Int]
+        public var dtype: String
+        public var statistics: TensorStatistics
+    }
+
+    public struct Optimizer: Sendable {
+        public var className: String
+        public var iterations: Int64
+        /// Slot name and the number of arrays it holds.
+        public var slots: [(name: String, count: Int)]
+    }
+
+    public var path: String
+    public var producer: Producer
+    public var backend: String?
+    public var modelClass: String?
+    public var modelName: String?
+    public var layers: [Layer]
+    public var weights: [Weight]
+    public var optimizer: Optimizer?
+    public var trainingConfig: TrainingConfig?
+    /// Extra lines a reader should see (e.g. loss semantics that differ between Keras versions).
+    public var notes: [String]
+
+    public var parameterCount: Int { weights.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+
+    public init(path: String, model: KerasModel, notes: [String] = []) throws {
+        self.path = path
+        producer = model.producer
+        backend = model.backend
+        modelClass = model.definition?.className
+        modelName = model.definition?.name
+        if let definition = model.definition {
+            let table = try Network.layerTable(for: definition)
+            layers = table.map { Layer(name: $0.name, className: $0.className, outputShape: $0.outputShape, parameterCount: $0.parameterCount) }
+        } else {
+            layers = model.layerWeights.map { group in
+                Layer(name: group.layerName, className: "?", outputShape: nil,
+                      parameterCount: group.weights.reduce(0) { $0 + $1.values.count })
+            }
+        }
+        weights = model.layerWeights.flatMap { group in
+            group.weights.map { Weight(layer: group.layerName, name: $0.name, shape: $0.values.shape,
+                                       dtype: $0.values.elementType.rawValue, statistics: TensorStatistics($0.values)) }
+        }
+        optimizer = model.optimizerState.map { state in
+            Optimizer(className: state.optimizerClass, iterations: state.iterations,
+                      slots: OptimizerState.slotGroups(for: state.optimizerClass, slots: Set(state.slots.keys))
+                        .joined().map { ($0, state.slots[$0]?.count ?? 0) })
+        }
+        trainingConfig = model.trainingConfig
+        self.notes = notes
+    }
+}

@@ -1,0 +1,116 @@
+import HDF5
+
+/// A Keras model file understood: who wrote it, the architecture, the weights per layer, the
+/// training config and the optimizer's state. Built from a `KerasModelFile`, and turned back
+/// into one in tf.keras 2.x's layout for writing.
+public struct KerasModel: Sendable {
+    public var producer: Producer
+    public var kerasVersion: String?
+    public var backend: String?
+    /// The parsed architecture; nil for a `save_weights` file.
+    public var definition: ModelDefinition?
+    /// `model_config` exactly as read, written back unchanged while the architecture is.
+    public var modelConfigJSON: String?
+    public var trainingConfig: TrainingConfig?
+    public var trainingConfigJSON: String?
+    /// Weights per layer in `layer_names` order, names as stored.
+    public var layerWeights: [LayerWeights]
+    public var optimizerState: OptimizerState?
+    public var relapseState: String?
+
+    /// Reads and interprets `path`. Fails with a `KerasFileError` naming the file.
+    public static func load(_ path: String) throws -> KerasModel {
+        let file = try KerasModelFile.read(path)
+        do {
+            return try KerasModel(file: file)
+        } catch let error as KerasFileError {
+            throw error
+        } catch {
+            throw KerasFileError(path, "\(error)")
+        }
+    }
+
+    /// Like `load`, but a weights-only file is an error: the caller needs an architecture.
+    public static func loadFullModel(_ path: String) throws -> KerasModel {
+        let model = try load(path)
+        guard model.definition != nil else {
+            throw KerasFileError(path, "is a weights-only file (save_weights); a full model saved with model.save is needed")
+        }
+        return model
+    }
+
+    public init(file: KerasModelFile) throws {
+        producer = Producer(kerasVersion: file.kerasVersion)
+        kerasVersion = file.kerasVersion
+        backend = file.backend
+        modelConfigJSON = file.modelConfigJSON
+        trainingConfigJSON = file.trainingConfigJSON
+        layerWeights = file.layerWeights
+        relapseState = file.relapseState
+        if let json = file.modelConfigJSON {
+            let definition = try ModelConfigParser.parse(json)
+            self.definition = definition
+            try Self.checkWeightsMatch(definition, layerWeights)
+        }
+        if let text = file.trainingConfigJSON, !text.isEmpty, text != "null" {
+            trainingConfig = try TrainingConfig.parse(text)
+        }
+        if let arrays = file.optimizerWeights, !arrays.isEmpty {
+            guard let optimizerClass = trainingConfig?.optimizerClass else {
+                throw ModelConfigParser.Failure("has optimizer_weights but no training_config naming the optimizer")
+            }
+            optimizerState = try OptimizerLayout.read(arrays, optimizerClass: optimizerClass, variables: trainableVariables)
+        }
+    }
+
+    /// Every layer with weights in the config has a group with the right number of weights, and
+    /// every weight group belongs to a layer. (Shapes against the config are the network's check.)
+    private static func checkWeightsMatch(_ definition: ModelDefinition, _ weights: [LayerWeights]) throws {
+        let stored = Dictionary(weights.map { ($0.layerName, $0) }, uniquingKeysWith: { a, _ in a })
+        for layer in definition.layers where !layer.weightNames.isEmpty {
+            guard let group = stored[layer.name] else {
+                throw ModelConfigParser.Failure("layer '\(layer.name)' has no weights in model_weights")
+            }
+            guard group.weights.count == layer.weightNames.count else {
+                throw ModelConfigParser.Failure("layer '\(layer.name)' has \(group.weights.count) weights in the file; its config needs \(layer.weightNames.count) (\(layer.weightNames.joined(separator: ", ")))")
+            }
+            for array in group.weights where !array.values.elementType.isFloatingPoint {
+                throw ModelConfigParser.Failure("weight '\(array.name)' is \(array.values.elementType.rawValue), not a float")
+            }
+        }
+        let layerNames = Set(definition.layers.map(\.name))
+        for group in weights where !group.weights.isEmpty && !layerNames.contains(group.layerName) {
+            throw ModelConfigParser.Failure("model_weights has weights for '\(group.layerName)', which is not a layer of the model")
+        }
+    }
+
+    /// The trainable weights in Keras's order (layers as in `layer_names`, each layer's
+    /// weights in `weight_names` order), as (stored name, shape).
+    public var trainableVariables: [(name: String, shape: [Int])] {
+        layerWeights.flatMap { layer in layer.weights.map { (name: $0.name, shape: $0.values.shape) } }
+    }
+
+    /// The weights of one layer, in Keras's order.
+    public func weights(of layer: String) -> [NumericArray] {
+        layerWeights.first { $0.layerName == layer }?.weights.map(\.values) ?? []
+    }
+
+    /// The file content in tf.keras 2.x's layout. A Keras 2.0-2.3 training config is written
+    /// in tf.keras's dialect, which today's loaders read; everything else goes back as it came.
+    public func fileContent() -> KerasModelFile {
+        var trainingJSON = trainingConfigJSON
+        if case .keras2 = producer, let trainingConfig {
+            trainingJSON = trainingConfig.tfKerasDialect().serialized()
+        }
+        return KerasModelFile(
+            kerasVersion: kerasVersion, backend: backend, modelConfigJSON: modelConfigJSON,
+            trainingConfigJSON: trainingJSON, layerWeights: layerWeights,
+            optimizerWeights: optimizerState.map { OptimizerLayout.write($0, variables: trainableVariables.map(\.name)) },
+            relapseState: relapseState)
+    }
+
+    /// Writes the model (atomically) in tf.keras 2.x's layout.
+    public func write(to path: String) throws {
+        try fileContent().write(to: path)
+    }
+}

@@ -1,0 +1,161 @@
+/// A Keras model's architecture as parsed from `model_config`: one `LayerSpec` per layer in the
+/// config's order, the graph's wiring, and each layer's original JSON so nothing is lost on the
+/// way back out.
+public struct ModelDefinition: Sendable {
+    /// "Functional", "Model" (Keras 2.2) or "Sequential", as the file said.
+    public var className: String
+    public var name: String
+    public var layers: [LayerSpec]
+    /// The model's inputs and outputs as (layer name, node index, tensor index).
+    public var inputs: [TensorRef]
+    public var outputs: [TensorRef]
+    /// The complete `model_config` JSON this definition came from.
+    public var config: JSONValue
+
+    public init(className: String, name: String, layers: [LayerSpec], inputs: [TensorRef],
+                outputs: [TensorRef], config: JSONValue) {
+        self.className = className
+        self.name = name
+        self.layers = layers
+        self.inputs = inputs
+        self.outputs = outputs
+        self.config = config
+    }
+
+    public var isSequential: Bool { className == "Sequential" }
+
+    public func layer(named name: String) -> LayerSpec? { layers.first { $0.name == name } }
+}
+
+/// One tensor produced by a layer: Keras's (layer name, node index, tensor index).
+public struct TensorRef: Equatable, Hashable, Sendable {
+    public var layer: String
+    public var nodeIndex: Int
+    public var tensorIndex: Int
+
+    public init(layer: String, nodeIndex: Int = 0, tensorIndex: Int = 0) {
+        self.layer = layer
+        self.nodeIndex = nodeIndex
+        self.tensorIndex = tensorIndex
+    }
+}
+
+public enum DataFormat: String, Equatable, Sendable {
+    case channelsFirst = "channels_first"
+    case channelsLast = "channels_last"
+}
+
+public enum Padding: String, Equatable, Sendable {
+    case valid, same
+}
+
+/// Keras's activation names that Relapse computes; anything else is an error at parse time.
+public enum ActivationFunction: String, Equatable, Sendable, CaseIterable {
+    case linear, relu, sigmoid, softmax, tanh
+}
+
+public struct Conv2DSpec: Equatable, Sendable {
+    public var filters: Int
+    public var kernelSize: (Int, Int)
+    public var strides: (Int, Int)
+    public var padding: Padding
+    public var dataFormat: DataFormat
+    public var dilationRate: (Int, Int)
+    public var activation: ActivationFunction
+    public var useBias: Bool
+
+    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1),
+                padding: Padding = .valid, dataFormat: DataFormat = .channelsLast,
+                dilationRate: (Int, Int) = (1, 1), activation: ActivationFunction = .linear,
+                useBias: Bool = true) {
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.dataFormat = dataFormat
+        self.dilationRate = dilationRate
+        self.activation = activation
+        self.useBias = useBias
+    }
+
+    public static func == (a: Conv2DSpec, b: Conv2DSpec) -> Bool {
+        a.filters == b.filters && a.kernelSize == b.kernelSize && a.strides == b.strides
+            && a.padding == b.padding && a.dataFormat == b.dataFormat
+            && a.dilationRate == b.dilationRate && a.activation == b.activation
+            && a.useBias == b.useBias
+    }
+}
+
+public struct Pooling2DSpec: Equatable, Sendable {
+    public var poolSize: (Int, Int)
+    public var strides: (Int, Int)
+    public var padding: Padding
+    public var dataFormat: DataFormat
+
+    public init(poolSize: (Int, Int), strides: (Int, Int), padding: Padding, dataFormat: DataFormat) {
+        self.poolSize = poolSize
+        self.strides = strides
+        self.padding = padding
+        self.dataFormat = dataFormat
+    }
+
+    public static func == (a: Pooling2DSpec, b: Pooling2DSpec) -> Bool {
+        a.poolSize == b.poolSize && a.strides == b.strides && a.padding == b.padding
+            && a.dataFormat == b.dataFormat
+    }
+}
+
+public struct DenseSpec: Equatable, Sendable {
+    public var units: Int
+    public var activation: ActivationFunction
+    public var useBias: Bool
+
+    public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+    }
+}
+
+/// What a layer computes, as far as Relapse interprets it.
+public enum LayerKind: Equatable, Sendable {
+    /// `batchShape` includes the batch dimension (nil where unknown), as in Keras's config.
+    case input(batchShape: [Int?])
+    case activation(ActivationFunction)
+    case conv2D(Conv2DSpec)
+    case maxPooling2D(Pooling2DSpec)
+    /// Target shape without the batch dimension; -1 may stand for one inferred dimension.
+    case reshape(targetShape: [Int])
+    case flatten(DataFormat)
+    case dense(DenseSpec)
+    case dropout(rate: Double, seed: Int?)
+}
+
+public struct LayerSpec: Sendable {
+    public var name: String
+    /// Keras's class name as written ("Conv2D", "InputLayer", ...).
+    public var className: String
+    public var kind: LayerKind
+    /// The tensors this layer consumes (empty for an input layer).
+    public var inbound: [TensorRef]
+    /// The layer's `config` object as read, kept whole for writing back.
+    public var config: JSONValue
+
+    public init(name: String, className: String, kind: LayerKind, inbound: [TensorRef],
+                config: JSONValue) {
+        self.name = name
+        self.className = className
+        self.kind = kind
+        self.inbound = inbound
+        self.config = config
+    }
+
+    /// Keras's own weight names for this layer, in Keras's order (kernel before bias).
+    public var weightNames: [String] {
+        switch kind {
+        case .conv2D(let c): return c.useBias ? ["kernel", "bias"] : ["kernel"]
+        case .dense(let d): return d.useBias ? ["kernel", "bias"] : ["kernel"]
+        default: return []
+        }
+    }
+}

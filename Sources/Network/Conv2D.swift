@@ -1,0 +1,105 @@
+import KerasFile
+import Kernels
+
+/// Keras's Conv2D: valid/same padding, strides, optional bias, a fused activation, either data
+/// format. Kernel (kh, kw, in, out) and bias (out) as Keras stores them.
+final class Conv2DLayer: NetworkLayer {
+    let name: String
+    let spec: Conv2DSpec
+    let outputShape: [Int]
+    let kernelParam: Parameter
+    let biasParam: Parameter?
+    private let conv: Conv2DKernel
+    private let activation: ActivationKernel
+    var output = Tensor(zeros: [0])
+    private var z = Tensor(zeros: [0])          // pre-activation (only with a non-linear activation)
+    private var gradZ = Tensor(zeros: [0])
+    private var gradInput = Tensor(zeros: [0])
+
+    init(name: String, spec: Conv2DSpec, inputShape: [Int]) throws {
+        self.name = name
+        self.spec = spec
+        guard inputShape.count == 3 else {
+            throw NetworkError(layer: name, "Conv2D needs a rank-3 input per sample, got \(describeShape(inputShape))")
+        }
+        guard spec.dilationRate == (1, 1) else {
+            throw NetworkError(layer: name, "dilation_rate \(spec.dilationRate) is not supported (only (1, 1))")
+        }
+        guard spec.filters > 0, spec.kernelSize.0 > 0, spec.kernelSize.1 > 0, spec.strides.0 > 0, spec.strides.1 > 0 else {
+            throw NetworkError(layer: name, "filters, kernel_size and strides must be positive")
+        }
+        let layout: ImageLayout = spec.dataFormat == .channelsFirst ? .nchw : .nhwc
+        let (c, h, w) = layout == .nchw ? (inputShape[0], inputShape[1], inputShape[2])
+                                        : (inputShape[2], inputShape[0], inputShape[1])
+        let g = WindowGeometry(layout: layout, channels: c, inHeight: h, inWidth: w,
+                               kernel: spec.kernelSize, strides: spec.strides, same: spec.padding == .same)
+        guard g.isValid else {
+            throw NetworkError(layer: name, "kernel \(spec.kernelSize) does not fit the input \(describeShape(inputShape)) with \(spec.padding.rawValue) padding")
+        }
+        self.outputShape = layout == .nchw ? [spec.filters, g.outHeight, g.outWidth]
+                                           : [g.outHeight, g.outWidth, spec.filters]
+        self.conv = Conv2DKernel(geometry: g, filters: spec.filters)
+        self.activation = spec.activation.kernel(shape: outputShape)
+        self.kernelParam = Parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c, spec.filters])
+        self.biasParam = spec.useBias ? Parameter(layer: name, name: "bias", shape: [spec.filters]) : nil
+    }
+
+    var parameters: [Parameter] { [kernelParam] + (biasParam.map { [$0] } ?? []) }
+    var finalActivation: ActivationFunction { spec.activation }
+    var preActivation: Tensor? { spec.activation == .linear ? nil : z }
+
+    func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {
+        let batch = input.samples
+        let shape = [batch] + outputShape
+        output.ensureShape(shape)
+        let linear = spec.activation == .linear
+        if !linear { z.ensureShape(shape) }
+        let conv = self.conv
+        func run(_ dst: UnsafeMutablePointer<Float>) {
+            input.withPointer { x in kernelParam.value.withPointer { k in
+                if let biasParam {
+                    biasParam.value.withPointer { b in conv.forward(input: x, batch: batch, kernel: k, bias: b, output: dst) }
+                } else {
+                    conv.forward(input: x, batch: batch, kernel: k, bias: nil, output: dst)
+                }
+            } }
+        }
+        if linear {
+            output.withMutablePointer { run($0) }
+        } else {
+            z.withMutablePointer { run($0) }
+            let a = activation, n = z.count
+            z.withPointer { zp in output.withMutablePointer { a.forward(zp, $0, count: n) } }
+        }
+    }
+
+    func backward(input: Tensor, gradOutput: Tensor, skipActivation: Bool, needInputGradient: Bool) -> Tensor? {
+        let batch = input.samples
+        var dz = gradOutput
+        if spec.activation != .linear && !skipActivation {
+            gradZ.ensureShape(gradOutput.shape)
+            let a = activation, n = gradOutput.count
+            output.withPointer { y in gradOutput.withPointer { dy in gradZ.withMutablePointer { dx in
+                a.backward(output: y, gradOutput: dy, gradInput: dx, count: n)
+            } } }
+            dz = gradZ
+        }
+        if needInputGradient { gradInput.ensureShape(input.shape) }
+        let conv = self.conv
+        input.withPointer { x in dz.withPointer { dy in kernelParam.value.withPointer { k in
+            kernelParam.gradient.withMutablePointer { gk in
+                func run(_ gb: UnsafeMutablePointer<Float>?) {
+                    if needInputGradient {
+                        gradInput.withMutablePointer { dx in
+                            conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: dx)
+                        }
+                    } else {
+                        conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: nil)
+                    }
+                }
+                if let biasParam { biasParam.gradient.withMutablePointer { run($0) } } else { run(nil) }
+            }
+        } } }
+        return needInputGradient ? gradInput : nil
+    }
+}

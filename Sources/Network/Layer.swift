@@ -1,0 +1,69 @@
+import KerasFile
+import Kernels
+
+/// One trainable weight of a layer: its value and its gradient, both in Keras's layout.
+/// The optimizer may update `value` in place; layers read it on every forward pass.
+public final class Parameter {
+    public let layerName: String
+    /// Keras's weight name within the layer: "kernel" or "bias".
+    public let weightName: String
+    public var value: Tensor
+    public var gradient: Tensor
+
+    init(layer: String, name: String, shape: [Int]) {
+        self.layerName = layer
+        self.weightName = name
+        self.value = Tensor(zeros: shape)
+        self.gradient = Tensor(zeros: shape)
+    }
+
+    public var shape: [Int] { value.shape }
+}
+
+/// What one layer does inside a `Network`. Shapes are per sample (no batch dimension); the
+/// tensors passed in and out are batch first. Each layer owns its output and input-gradient
+/// buffers and reuses them from one call to the next.
+protocol NetworkLayer: AnyObject {
+    var name: String { get }
+    var outputShape: [Int] { get }
+    var parameters: [Parameter] { get }
+    /// The last forward's output, owned by the layer.
+    var output: Tensor { get }
+    /// The activation applied last inside this layer (softmax/sigmoid outputs give tf.keras its logits).
+    var finalActivation: ActivationFunction { get }
+    /// The values before `finalActivation` (nil when it is linear or the layer has none fused;
+    /// an Activation layer's logits are its input, which the network knows).
+    var preActivation: Tensor? { get }
+
+    func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator)
+    /// Adds parameter gradients; returns the input gradient (a layer-owned buffer) when asked.
+    /// `skipActivation`: `gradOutput` is already the gradient w.r.t. the pre-activation values.
+    func backward(input: Tensor, gradOutput: Tensor, skipActivation: Bool, needInputGradient: Bool) -> Tensor?
+}
+
+extension NetworkLayer {
+    var parameters: [Parameter] { [] }
+    var finalActivation: ActivationFunction { .linear }
+    var preActivation: Tensor? { nil }
+}
+
+extension ActivationFunction {
+    /// The kernel for this activation on per-sample tensors of `shape` (softmax: last axis).
+    func kernel(shape: [Int]) -> ActivationKernel {
+        switch self {
+        case .linear: return .linear
+        case .relu: return .relu
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case .softmax: return .softmax(rowLength: shape.last ?? 1)
+        }
+    }
+}
+
+/// Copies `input`'s values into `output` (resized to `shape`).
+func copyValues(_ input: Tensor, into output: inout Tensor, shape: [Int]) {
+    output.ensureShape(shape)
+    input.withPointer { src in
+        output.withMutablePointer { dst in dst.update(from: src, count: input.count) }
+    }
+}

@@ -1,0 +1,144 @@
+import KerasFile
+import Kernels
+
+extension Network {
+    // MARK: Forward / backward
+
+    /// Runs a batch (shape [batch] + `inputShape`) through the network. In training, dropout
+    /// draws its masks from `dropoutGenerator`. The returned tensor shares the output layer's
+    /// buffer until the next call (holding it across calls costs a copy, nothing more).
+    @discardableResult
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        guard x.rank == inputShape.count + 1, Array(x.shape.dropFirst()) == inputShape else {
+            throw NetworkError(layer: nil, "input of shape \(describeShape(x.shape)) does not match the model's input (batch, \(inputShape.map(String.init).joined(separator: ", ")))")
+        }
+        guard x.samples > 0 else { throw NetworkError(layer: nil, "empty batch") }
+        lastInputStorage = x
+        var current = x
+        for k in chain {
+            layerList[k].forward(current, training: training, rng: &dropoutGenerator)
+            current = layerList[k].output
+        }
+        forwardDone = true
+        return current
+    }
+
+    /// The final activation when the output comes straight from a softmax or sigmoid (an
+    /// Activation layer, or a Dense/Conv2D with it fused); nil otherwise.
+    public var outputActivation: ActivationFunction? {
+        let f = layerList[chain.last!].finalActivation
+        return (f == .softmax || f == .sigmoid) ? f : nil
+    }
+
+    /// The values the final softmax/sigmoid was applied to in the last forward (tf.keras computes
+    /// cross-entropy from these); nil when `outputActivation` is nil.
+    public var outputLogits: Tensor? {
+        guard forwardDone, outputActivation != nil else { return nil }
+        let last = layerList[chain.last!]
+        if last is ActivationLayer {
+            return chain.count >= 2 ? layerList[chain[chain.count - 2]].output : lastInputStorage
+        }
+        return last.preActivation
+    }
+
+    /// Back-propagates `gradient` (w.r.t. the output, or w.r.t. `outputLogits`) through the last
+    /// forward pass and stores the parameter gradients in `variables[i].gradient` (overwriting,
+    /// or adding with `accumulate`).
+    public func backward(_ gradient: Tensor, withRespectTo target: GradientTarget = .output, accumulate: Bool = false) throws {
+        guard forwardDone else { throw NetworkError(layer: nil, "backward called before forward") }
+        let outShape = layerList[chain.last!].output.shape
+        guard gradient.shape == outShape else {
+            throw NetworkError(layer: nil, "gradient of shape \(describeShape(gradient.shape)) does not match the output \(describeShape(outShape))")
+        }
+        if target == .logits && outputActivation == nil {
+            throw NetworkError(layer: layerList[chain.last!].name, "the output does not come from a softmax or sigmoid, so it has no logits")
+        }
+        if !accumulate { zeroGradients() }
+        var g = gradient
+        for pos in stride(from: chain.count - 1, through: 0, by: -1) {
+            let layer = layerList[chain[pos]]
+            if layer is InputLayerNode { break }
+            let input = pos > 0 ? layerList[chain[pos - 1]].output : lastInputStorage
+            let needInput = pos > 0 && !(layerList[chain[pos - 1]] is InputLayerNode)
+            let skip = target == .logits && pos == chain.count - 1
+            guard let next = layer.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: needInput) else { break }
+            g = next
+        }
+    }
+
+    public func zeroGradients() {
+        for v in variables {
+            let n = v.gradient.count
+            v.gradient.withMutablePointer { $0.update(repeating: 0, count: n) }
+        }
+    }
+
+    // MARK: Parameters
+
+    /// (layer name, weight name) of each entry of `parameters` / `gradients`.
+    public var parameterNames: [(layer: String, weight: String)] { variables.map { ($0.layerName, $0.weightName) } }
+    public var parameters: [Tensor] { variables.map(\.value) }
+    public var gradients: [Tensor] { variables.map(\.gradient) }
+    public var parameterCount: Int { variables.reduce(0) { $0 + $1.value.count } }
+
+    /// Replaces every parameter, in `parameters`' order; shapes must match.
+    public func setParameters(_ values: [Tensor]) throws {
+        guard values.count == variables.count else {
+            throw NetworkError(layer: nil, "expected \(variables.count) weight tensors, got \(values.count)")
+        }
+        for (v, t) in zip(variables, values) { try Network.check(t, against: v) }
+        for (v, t) in zip(variables, values) { v.value = t }
+    }
+
+    /// Loads Keras weights keyed by layer name, each layer's list in Keras's order (kernel, bias).
+    /// Every layer with weights must be present, with the shapes its config implies.
+    public func loadWeights(_ weights: [String: [Tensor]]) throws {
+        let byLayer = Dictionary(grouping: variables, by: \.layerName)
+        for info in layerInfos {
+            let vars = byLayer[info.name] ?? []
+            let given = weights[info.name] ?? []
+            if vars.isEmpty {
+                guard given.isEmpty else {
+                    throw NetworkError(layer: info.name, "\(given.count) weight tensors given, but a \(info.className) has none")
+                }
+                continue
+            }
+            guard given.count == vars.count else {
+                throw NetworkError(layer: info.name, "expected \(vars.count) weight tensors (\(vars.map(\.weightName).joined(separator: ", "))), got \(given.count)")
+            }
+            for (v, t) in zip(vars, given) { try Network.check(t, against: v) }
+        }
+        let known = Set(layerInfos.map(\.name))
+        if let extra = weights.keys.sorted().first(where: { !known.contains($0) && !(weights[$0]?.isEmpty ?? true) }) {
+            throw NetworkError(layer: extra, "weights given for a layer that is not in the model")
+        }
+        for (name, vars) in byLayer {
+            for (v, t) in zip(vars, weights[name]!) { v.value = t }
+        }
+    }
+
+    /// The weights as `loadWeights` takes them.
+    public var weightsByLayer: [String: [Tensor]] {
+        Dictionary(grouping: variables, by: \.layerName).mapValues { $0.map(\.value) }
+    }
+
+    static func check(_ t: Tensor, against v: Parameter) throws {
+        guard t.shape == v.shape else {
+            throw NetworkError(layer: v.layerName, "weight '\(v.weightName)' has shape \(describeShape(t.shape)), expected \(describeShape(v.shape))")
+        }
+    }
+
+    /// Fills every parameter from its layer's `kernel_initializer` / `bias_initializer`
+    /// (glorot_uniform and zeros by default), drawing in parameter order from one generator.
+    public func initializeWeights(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        let specs = Dictionary(uniqueKeysWithValues: definition.layers.map { ($0.name, $0) })
+        for v in variables {
+            let config = specs[v.layerName]?.config ?? .object([])
+            let initializer: Initializer = v.weightName == "kernel"
+                ? try Initializer.parse(config["kernel_initializer"], default: .glorotUniform, layer: v.layerName)
+                : try Initializer.parse(config["bias_initializer"], default: .constant(0), layer: v.layerName)
+            v.value = Tensor(shape: v.shape, data: initializer.values(shape: v.shape, rng: &rng))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Kernels
+
+extension Dataset {
+    /// Checks the data against a model before any training: at least one sample, as many
+    /// labels as samples, samples of `modelInputShape` (the per-sample input, without the
+    /// batch axis; a negative dimension matches anything), labels (n, `outputWidth`), and no
+    /// NaN or infinity anywhere. (n, h, w) images are given their one channel where the model
+    /// wants (1, h, w) or (h, w, 1). Returns the data as the model will see it.
+    public func validated(modelInputShape: [Int], outputWidth: Int) throws -> Dataset {
+        let xName = source.name(of: .x), yName = source.name(of: .y)
+        let labelCount = y.shape.first ?? 0
+        guard x.rank > 0, count > 0 else { throw DataError(xName, "holds no samples") }
+        guard count == labelCount else {
+            if xName == yName { throw DataError(xName, "x has \(count) samples but y has \(labelCount)") }
+            throw DataError(yName, "has \(labelCount) labels but \(xName) has \(count) samples")
+        }
+        var result = self
+        if !Self.matches(sampleShape, modelInputShape) {
+            guard let expanded = Self.addingChannel(to: sampleShape, for: modelInputShape) else {
+                throw DataError(xName, "x has samples of shape \(Self.tuple(sampleShape)) but the model expects "
+                    + "\(Self.tuple(modelInputShape))" + Self.layoutHint(sampleShape, modelInputShape))
+            }
+            result.x.shape = [count] + expanded
+        }
+        let wanted = [count, outputWidth]
+        guard y.shape == wanted else {
+            let hint = y.rank == 1 && outputWidth > 1 ? " (one-hot labels, one column per output)" : ""
+            throw DataError(yName, "y has shape \(Self.tuple(y.shape)) but the model's output needs \(Self.tuple(wanted))\(hint)")
+        }
+        try Self.checkFinite(x, "x", xName)
+        try Self.checkFinite(y, "y", yName)
+        return result
+    }
+
+    private static func matches(_ shape: [Int], _ wanted: [Int]) -> Bool {
+        shape.count == wanted.count && zip(shape, wanted).allSatisfy { $1 < 0 || $0 == $1 }
+    }
+
+    /// (h, w) becomes (1, h, w) or (h, w, 1) when that is exactly what the model takes.
+    private static func addingChannel(to shape: [Int], for wanted: [Int]) -> [Int]? {
+        guard shape.count == 2 else { return nil }
+        if matches([1] + shape, wanted) && wanted[0] == 1 { return [1] + shape }
+        if matches(shape + [1], wanted) && wanted[2] == 1 { return shape + [1] }
+        return nil
+    }
+
+    private static func layoutHint(_ shape: [Int], _ wanted: [Int]) -> String {
+        guard shape.count == 3, wanted.count == 3 else { return "" }
+        if shape == [wanted[1], wanted[2], wanted[0]] { return " (channels_last data for a channels_first model)" }
+        if shape == [wanted[2], wanted[0], wanted[1]] { return " (channels_first data for a channels_last model)" }
+        return ""
+    }
+
+    private static func checkFinite(_ t: Tensor, _ part: String, _ name: String) throws {
+        var nan = 0, infinite = 0, first = -1
+        t.data.withUnsafeBufferPointer { values in
+            for (i, v) in values.enumerated() where !v.isFinite {
+                if v.isNaN { nan += 1 } else { infinite += 1 }
+                if first < 0 { first = i }
+            }
+        }
+        guard first >= 0 else { return }
+        let width = max(1, t.shape.dropFirst().reduce(1, *))
+        let kinds = [nan > 0 ? "\(nan) NaN" : nil, infinite > 0 ? "\(infinite) infinite" : nil].compactMap { $0 }
+        throw DataError(name, "\(part) holds \(kinds.joined(separator: " and ")) value\(nan + infinite == 1 ? "" : "s"); "
+            + "the first is in sample \(first / width) (flat index \(first))")
+    }
+
+    /// Shapes as Python prints tuples, the way Keras users read them: (1, 32, 32), (5,).
+    static func tuple(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+}

@@ -1,0 +1,57 @@
+import Kernels
+
+/// The result of one pass over the training data, as Keras's history reports it.
+public struct EpochResult: Sendable {
+    /// Keras's epoch loss: the sample-weighted mean of the batch losses.
+    public var loss: Double
+    public var accuracy: Double
+    public var batches: Int
+    public var samples: Int
+    /// True when the pass stopped early (Ctrl-C, or a NaN loss with stop-on-NaN).
+    public var interrupted: Bool
+    /// The first batch whose loss was NaN or infinite, if any.
+    public var firstNonFiniteBatch: Int?
+}
+
+/// Progress after each batch, for a Keras-like progress bar.
+public struct BatchProgress: Sendable {
+    public var batch: Int
+    public var batches: Int
+    public var samplesDone: Int
+    public var runningLoss: Double
+}
+
+extension Trainer {
+    /// Trains one epoch over `data` in the sample order `order`.
+    /// - Parameters:
+    ///   - shouldStop: asked before each batch; true ends the epoch early (marked interrupted).
+    ///   - stopOnNonFinite: end the epoch after the first batch whose loss is NaN or infinite.
+    public func trainEpoch(_ data: Dataset, order: [Int], batchSize: Int, stopOnNonFinite: Bool = false,
+                           shouldStop: () -> Bool = { false },
+                           progress: (BatchProgress) -> Void = { _ in }) throws -> EpochResult {
+        precondition(batchSize > 0)
+        let batches = (order.count + batchSize - 1) / batchSize
+        var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(order.count, 1)))
+        var lossSum = 0.0, samples = 0, correct = 0
+        var firstNonFinite: Int?
+        var interrupted = false
+        for batch in 0..<batches {
+            if shouldStop() { interrupted = true; break }
+            let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
+            data.batch(indices: indices, x: &bx, y: &by)
+            let result = try step(x: bx, y: by)
+            lossSum += Double(result.loss) * Double(result.count)
+            samples += result.count
+            correct += result.correct
+            progress(BatchProgress(batch: batch + 1, batches: batches, samplesDone: samples, runningLoss: lossSum / Double(samples)))
+            if !result.loss.isFinite, firstNonFinite == nil {
+                firstNonFinite = batch + 1
+                if stopOnNonFinite { interrupted = batch + 1 < batches; break }
+            }
+        }
+        return EpochResult(loss: samples > 0 ? lossSum / Double(samples) : .nan,
+                           accuracy: samples > 0 ? Double(correct) / Double(samples) : .nan,
+                           batches: batches, samples: samples, interrupted: interrupted,
+                           firstNonFiniteBatch: firstNonFinite)
+    }
+}

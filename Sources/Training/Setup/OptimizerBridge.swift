@@ -1,0 +1,76 @@
+import HDF5
+import KerasFile
+import Kernels
+import Network
+
+/// Between the optimizer and what a Keras file holds: its `optimizer_config` JSON and its state.
+extension Optimizer {
+    /// The optimizer a file's `training_config` describes, in the file's Keras flavor.
+    public init(trainingConfig: TrainingConfig, flavor: OptimizerFlavor) throws {
+        var config: [String: ConfigValue] = [:]
+        for (key, value) in trainingConfig.optimizerConfig.objectValue ?? [] {
+            config[key] = try ConfigValue(json: value, key: key)
+        }
+        try self.init(className: trainingConfig.optimizerClass, config: config, flavor: flavor)
+    }
+
+    /// `optimizer_config` as this flavor's Keras writes it.
+    public var optimizerConfigJSON: JSONValue {
+        .object([("class_name", .string(className)),
+                 ("config", .object(config().map { ($0.0, $0.1.json) }))])
+    }
+
+    /// The state for a Keras file: iterations and the slots that have their variable's shape
+    /// (Keras 2.2's one-element vhat placeholders are not state and no loader wants them).
+    public func savedState() -> KerasFile.OptimizerState {
+        var saved: [String: [NumericArray]] = [:]
+        for (kind, tensors) in slots {
+            guard let shapes = variableShapes, tensors.map(\.shape) == shapes else { continue }
+            saved[kind] = tensors.map { NumericArray($0) }
+        }
+        return KerasFile.OptimizerState(optimizerClass: className, iterations: iterations, slots: saved)
+    }
+
+    /// Takes iterations and slots from a file's state. Slots the state lacks start at zero (as
+    /// Keras does when, say, amsgrad is switched on); a slot of the wrong shape is an error.
+    public mutating func restore(_ state: KerasFile.OptimizerState, shapes: [[Int]]) throws {
+        build(shapes: shapes)
+        for (kind, arrays) in state.slots {
+            guard slots[kind] != nil else { continue }
+            guard arrays.count == shapes.count else {
+                throw OptimizerError.stateMismatch("slot '\(kind)' holds \(arrays.count) arrays for \(shapes.count) weights")
+            }
+            for (index, array) in arrays.enumerated() {
+                guard array.shape == shapes[index] else {
+                    throw OptimizerError.stateMismatch("slot '\(kind)' of weight \(index) has shape \(array.shape), the weight \(shapes[index])")
+                }
+                slots[kind]![index] = Tensor(array)
+            }
+        }
+        iterations = state.iterations
+    }
+}
+
+extension ConfigValue {
+    init(json: JSONValue, key: String) throws {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .array, .object:
+            throw OptimizerError.unsupportedSetting("'\(key)' = \(json.serialized()) (schedules and nested settings are not supported)")
+        }
+    }
+
+    var json: JSONValue {
+        switch self {
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(i)
+        case .double(let d): return .double(d)
+        case .string(let s): return .string(s)
+        }
+    }
+}

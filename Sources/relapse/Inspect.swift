@@ -1,0 +1,30 @@
+import ArgumentParser
+import Diagnostics
+import KerasFile
+import Network
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a Keras .h5 file holds: producer, layers, weights, optimizer state, training config.")
+
+    @Argument(help: "A Keras .h5 file (model.save or save_weights; Keras 2.2, tf.keras 2.x or Keras 3).")
+    var file: String
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    func run() throws {
+        try reportingFailures {
+            let model = try KerasModel.load(file)
+            if model.definition != nil {
+                do {
+                    _ = try Network(model: model)
+                } catch {
+                    throw KerasFileError(file, "\(error)")
+                }
+            }
+            let report = try ModelReport(path: file, model: model)
+            print(json ? report.json().prettyPrinted() : report.text())
+        }
+    }
+}

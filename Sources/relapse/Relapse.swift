@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Relapse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load, train, resume and diagnose Keras models whose training fell apart.",
+        subcommands: [Inspect.self, Resave.self])
+}
+
+/// Runs a command body; any failure becomes one line on stderr and exit status 2, so bad
+/// input never shows a stack trace.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("relapse: error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import HDF5
+import KerasFile
+import XCTest
+
+final class InspectResaveTests: XCTestCase {
+    var directory = ""
+
+    override func setUpWithError() throws { directory = try Relapse.temporaryDirectory() }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    func testInspectShowsLayersWeightsAndOptimizer() throws {
+        let result = try Relapse.run(["inspect", Relapse.fixture("tfk-adam-trained.h5")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("tf.keras 2.21.0"))
+        XCTAssertTrue(result.stdout.contains("Conv2D"))
+        XCTAssertTrue(result.stdout.contains("(4, 6, 6)"), "channels_first conv output shape")
+        XCTAssertTrue(result.stdout.contains("Optimizer state: Adam, iterations 4, slots: m (4), v (4)"), result.stdout)
+    }
+
+    func testInspectJSONIsOneObject() throws {
+        let result = try Relapse.run(["inspect", "--json", Relapse.fixture("broken-lines-start.h5")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONValue.parse(result.stdout)
+        XCTAssertEqual(json["parameters"]?.intValue, 2_113_986)
+        XCTAssertEqual(json["layers"]?.arrayValue?.count, 8)
+        XCTAssertEqual(json["layers"]?[2]?["output_shape"], .array([.int(64), .int(17), .int(17)]))
+        XCTAssertEqual(json["weights"]?[0]?["nan"]?.intValue, 0)
+    }
+
+    func testResaveRoundTripsTheSeedModel() throws {
+        let output = directory + "/seed.h5"
+        let result = try Relapse.run(["resave", Relapse.fixture("broken-lines-start.h5"), output])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let original = try KerasModel.load(Relapse.fixture("broken-lines-start.h5"))
+        let copy = try KerasModel.load(output)
+        XCTAssertEqual(copy.modelConfigJSON, original.modelConfigJSON)
+        XCTAssertEqual(copy.layerWeights, original.layerWeights)
+    }
+
+    // MARK: Bad input: one line naming the file, exit status 2, no output left behind
+
+    func assertRefused(_ input: String, mentions phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let output = directory + "/out.h5"
+        let result = try Relapse.run(["resave", input, output])
+        XCTAssertEqual(result.status, 2, "exit status", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(input), "names the file: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(phrase), "says '\(phrase)': \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("out") || $0.hasPrefix(".out") }, [],
+                       "no output file", file: file, line: line)
+        let inspect = try Relapse.run(["inspect", input])
+        XCTAssertEqual(inspect.status, 2, "inspect refuses too", file: file, line: line)
+    }
+
+    func testNotHDF5() throws {
+        let path = directory + "/notes.h5"
+        try "just text\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try assertRefused(path, mentions: "is not an HDF5 file")
+    }
+
+    func testMissingFileAndDirectory() throws {
+        try assertRefused(directory + "/absent.h5", mentions: "no such file")
+        try assertRefused(directory, mentions: "is a directory")
+    }
+
+    func testInvalidJSON() throws {
+        let path = try doctor { $0.modelConfigJSON = "{\"class_name\": \"Functional\", " }
+        try assertRefused(path, mentions: "model_config is not valid JSON")
+    }
+
+    func testUnknownLayerClass() throws {
+        let path = try doctor { $0.modelConfigJSON = $0.modelConfigJSON!.replacingOccurrences(of: "\"MaxPooling2D\"", with: "\"FancyPooling\"") }
+        try assertRefused(path, mentions: "unknown layer class 'FancyPooling'")
+    }
+
+    func testWeightShapeContradictsConfig() throws {
+        let path = try doctor { file in
+            let index = file.layerWeights.firstIndex { $0.layerName == "dense" }!
+            file.layerWeights[index].weights[0].values = NumericArray(shape: [35, 2], floats: [Float](repeating: 0, count: 70))
+        }
+        try assertRefused(path, mentions: "dense")
+    }
+
+    /// A copy of the Adam fixture with one thing changed, written through Relapse's raw layer.
+    private func doctor(_ change: (inout KerasModelFile) -> Void) throws -> String {
+        var file = try KerasModelFile.read(Relapse.fixture("tfk-adam-trained.h5"))
+        change(&file)
+        let path = directory + "/doctored-\(UUID().uuidString.prefix(8)).h5"
+        try file.write(to: path)
+        return path
+    }
+}

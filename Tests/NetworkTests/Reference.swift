@@ -1,0 +1,126 @@
+import Foundation
+
+// Double-precision reference implementations for the gradient checks: plain loops, written from
+// the Keras/TensorFlow definitions, sharing nothing with the code under test.
+
+struct RefImage {
+    var channelsFirst: Bool
+    var c: Int, h: Int, w: Int
+    func index(_ ci: Int, _ y: Int, _ x: Int) -> Int {
+        channelsFirst ? (ci * h + y) * w + x : (y * w + x) * c + ci
+    }
+    var count: Int { c * h * w }
+}
+
+func refOutSize(_ n: Int, _ k: Int, _ s: Int, same: Bool) -> (Int, Int) {
+    if same {
+        let o = (n + s - 1) / s
+        return (o, max((o - 1) * s + k - n, 0) / 2)
+    }
+    return ((n - k) / s + 1, 0)
+}
+
+/// Direct convolution of a batch. kernel (kh, kw, c, o) as Keras stores it.
+func refConv(_ x: [Double], batch: Int, img: RefImage, kernel: [Double], bias: [Double]?, kh: Int, kw: Int,
+             filters: Int, strides: (Int, Int), same: Bool) -> (y: [Double], out: RefImage) {
+    let (oh, pt) = refOutSize(img.h, kh, strides.0, same: same)
+    let (ow, pl) = refOutSize(img.w, kw, strides.1, same: same)
+    let out = RefImage(channelsFirst: img.channelsFirst, c: filters, h: oh, w: ow)
+    var y = [Double](repeating: 0, count: batch * out.count)
+    for b in 0..<batch {
+        for o in 0..<filters { for i in 0..<oh { for j in 0..<ow {
+            var s = bias?[o] ?? 0
+            for di in 0..<kh { for dj in 0..<kw {
+                let yy = i * strides.0 - pt + di, xx = j * strides.1 - pl + dj
+                guard yy >= 0, yy < img.h, xx >= 0, xx < img.w else { continue }
+                for c in 0..<img.c {
+                    s += x[b * img.count + img.index(c, yy, xx)] * kernel[((di * kw + dj) * img.c + c) * filters + o]
+                }
+            } }
+            y[b * out.count + out.index(o, i, j)] = s
+        } } }
+    }
+    return (y, out)
+}
+
+func refMaxPool(_ x: [Double], batch: Int, img: RefImage, ph: Int, pw: Int, strides: (Int, Int), same: Bool) -> (y: [Double], out: RefImage) {
+    let (oh, pt) = refOutSize(img.h, ph, strides.0, same: same)
+    let (ow, pl) = refOutSize(img.w, pw, strides.1, same: same)
+    let out = RefImage(channelsFirst: img.channelsFirst, c: img.c, h: oh, w: ow)
+    var y = [Double](repeating: 0, count: batch * out.count)
+    for b in 0..<batch { for c in 0..<img.c { for i in 0..<oh { for j in 0..<ow {
+        var m = -Double.infinity
+        for di in 0..<ph { for dj in 0..<pw {
+            let yy = i * strides.0 - pt + di, xx = j * strides.1 - pl + dj
+            guard yy >= 0, yy < img.h, xx >= 0, xx < img.w else { continue }
+            m = max(m, x[b * img.count + img.index(c, yy, xx)])
+        } }
+        y[b * out.count + out.index(c, i, j)] = m
+    } } } }
+    return (y, out)
+}
+
+func refDense(_ x: [Double], rows: Int, nIn: Int, nOut: Int, kernel: [Double], bias: [Double]?) -> [Double] {
+    var y = [Double](repeating: 0, count: rows * nOut)
+    for r in 0..<rows { for o in 0..<nOut {
+        var s = bias?[o] ?? 0
+        for i in 0..<nIn { s += x[r * nIn + i] * kernel[i * nOut + o] }
+        y[r * nOut + o] = s
+    } }
+    return y
+}
+
+enum RefActivation { case linear, relu, sigmoid, tanh, softmax }
+
+func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [Double] {
+    switch f {
+    case .linear: return x
+    case .relu: return x.map { max($0, 0) }
+    case .sigmoid: return x.map { 1 / (1 + exp(-$0)) }
+    case .tanh: return x.map { Foundation.tanh($0) }
+    case .softmax:
+        var y = x
+        for r in 0..<(x.count / rowLength) {
+            let row = x[(r * rowLength)..<((r + 1) * rowLength)]
+            let m = row.max()!
+            let e = row.map { exp($0 - m) }
+            let s = e.reduce(0, +)
+            for j in 0..<rowLength { y[r * rowLength + j] = e[j] / s }
+        }
+        return y
+    }
+}
+
+/// Central finite differences of `f` at `x` in Double, for the indices `indices` (all by default).
+func finiteDifferences(_ f: ([Double]) -> Double, at x: [Double], eps: Double = 1e-6, indices: [Int]? = nil) -> [Double] {
+    var g = [Double](repeating: 0, count: x.count)
+    var xp = x
+    for i in indices ?? Array(x.indices) {
+        let v = x[i]
+        xp[i] = v + eps
+        let a = f(xp)
+        xp[i] = v - eps
+        let b = f(xp)
+        xp[i] = v
+        g[i] = (a - b) / (2 * eps)
+    }
+    return g
+}
+
+/// Deterministic pseudo-random values in [-1, 1).
+func randomValues(_ n: Int, seed: UInt64) -> [Double] {
+    var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    return (0..<n).map { _ in
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17
+        return Double(s >> 11) / Double(1 << 53) * 2 - 1
+    }
+}
+
+func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+/// max |a - b| / (max |b| + floor): a scale-aware error for comparing gradients.
+func relativeError(_ a: [Double], _ b: [Double], floor: Double = 1e-3) -> Double {
+    precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
+    let scale = max(b.map(abs).max() ?? 0, floor)
+    return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
+}
