@@ -7,7 +7,7 @@ extension Dataset {
     /// with `full` and `broken` as the original question stored them: (c, slices, h, w) or
     /// (n, h, w) each, become x = full then broken, in `layout` with one channel, and y = [1, 0]
     /// for full, [0, 1] for broken. `layout` matters only for the second form.
-    public static func hdf5(path: String, layout: ImageLayout = .channelsFirst) throws -> Dataset {
+    public static func hdf5(path: String, layout: ImageLayout = .nchw) throws -> Dataset {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "does not exist") }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }
         do {
@@ -69,13 +69,13 @@ extension Dataset {
 
     /// The generated broken-lines set; see `SyntheticBrokenLines`.
     public static func synthetic(count: Int, seed: UInt64 = 0, noise: Float = 0,
-                                 layout: ImageLayout = .channelsFirst) -> Dataset {
+                                 layout: ImageLayout = .nchw) -> Dataset {
         SyntheticBrokenLines(count: count, seed: seed, noise: noise).makeDataset(layout: layout)
     }
 
     /// Opens a recorded source again, as a resume does. `layout` is the model's, as when the
     /// source was first opened.
-    public static func open(_ source: DataSourceDescription, layout: ImageLayout = .channelsFirst) throws -> Dataset {
+    public static func open(_ source: DataSourceDescription, layout: ImageLayout = .nchw) throws -> Dataset {
         switch source {
         case let .synthetic(count, seed, noise):
             guard noise >= 0 && noise < 1 else { throw DataError(source.name(of: .x), "noise must be in [0, 1)") }

@@ -36,7 +36,7 @@ public struct SyntheticBrokenLines: Equatable, Sendable {
 
     /// The whole set: x is (count, 1, 32, 32) or (count, 32, 32, 1); y is (count, 2).
     /// With one channel both layouts hold the same values in the same order; only the shape differs.
-    public func makeDataset(layout: ImageLayout = .channelsFirst) -> Dataset {
+    public func makeDataset(layout: ImageLayout = .nchw) -> Dataset {
         let pixelsPerImage = Self.side * Self.side
         var x = [Float](repeating: 0, count: count * pixelsPerImage)
         var y = [Float](repeating: 0, count: count * 2)

@@ -27,12 +27,12 @@ final class DatasetTests: XCTestCase {
 
     func testValidationSplitErrors() {
         let d = Dataset.synthetic(count: 10)
-        XCTAssertEqual(dataErrorMessage { try d.validationSplit(0.9 + 0.05) },
+        XCTAssertEqual(dataErrorMessage { try d.validationSplit(0.95) },
                        "synthetic data (10 samples, seed 0): 10 samples are not enough to split into training and validation sets with validation split 0.95 (0 would be left for training)")
         XCTAssertEqual(dataErrorMessage { try d.validationSplit(1) },
                        "synthetic data (10 samples, seed 0): validation split 1.0 is not between 0 and 1")
-        XCTAssertEqual(dataErrorMessage { try Dataset.synthetic(count: 10).validationSplit(0.01) },
-                       "synthetic data (10 samples, seed 0): 10 samples are not enough to split into training and validation sets with validation split 0.01 (10 would be left for training)")
+        XCTAssertEqual(dataErrorMessage { try d.validationSplit(1e-17) },
+                       "synthetic data (10 samples, seed 0): 10 samples are not enough to split into training and validation sets with validation split 1e-17 (10 would be left for training)")
     }
 
     func testBatchGathersIntoReusedTensors() {

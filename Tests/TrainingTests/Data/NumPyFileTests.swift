@@ -59,7 +59,7 @@ final class NumPyFileTests: XCTestCase {
         // numpy's astype(np.float32) gives these bits: round to nearest, 1e300 overflows to inf.
         XCTAssertEqual(f8.data.map(\.bitPattern), [1_036_831_949, 3_223_322_624, 2_139_095_040, 1_051_372_203])
         XCTAssertEqual(try decode(NumPyWritten.i8), Tensor(shape: [2, 2], data: [-3, 0, 7, 1_099_511_627_776]))
-        XCTAssertEqual(try decode(NumPyWritten.i4), Tensor(shape: [3], data: [-2_147_483_648, 5, 2_147_483_648], "2**31 - 1 rounds to 2**31 in float32"))
+        XCTAssertEqual(try decode(NumPyWritten.i4), Tensor(shape: [3], data: [-2_147_483_648, 5, 2_147_483_648]), "2**31 - 1 rounds to 2**31 in float32")
         XCTAssertEqual(try decode(NumPyWritten.u1), Tensor(shape: [3], data: [0, 1, 255]))
         XCTAssertEqual(try decode(NumPyWritten.b1), Tensor(shape: [3], data: [1, 0, 1]))
         XCTAssertEqual(try decode(NumPyWritten.scalar), Tensor(shape: [], data: [2.5]))

@@ -1,0 +1,222 @@
+import Foundation
+import HDF5
+import KerasFile
+import Kernels
+import Network
+
+/// What the user asked for on the command line; nil means "not given".
+public struct TrainingOptions: Sendable {
+    public var data: DataSourceDescription?
+    public var validationSplit: Double?
+    public var validationData: DataSourceDescription?
+    public var batchSize: Int?
+    public var seed: UInt64?
+    public var shuffle: Bool?
+    public var optimizer: String?
+    /// Optimizer settings by Keras config key (learning_rate, epsilon, beta_1, ...).
+    public var hyperparameters: [(key: String, value: ConfigValue)] = []
+    public var loss: String?
+    public var lossSemantics: LossSemantics?
+    /// Epoch numbering for resuming a Keras-made checkpoint (its epochs done).
+    public var initialEpoch: Int?
+
+    public init() {}
+
+    /// The built-in default when no data is given: the question's broken lines.
+    public static let defaultData = DataSourceDescription.synthetic(count: 1024, seed: 0)
+    public static let defaultBatchSize = 32
+}
+
+/// Builds a `TrainingRun` from a model file (train) or from a checkpoint (resume), applying
+/// the user's flags over the file's training config over Keras's defaults.
+public enum RunSetup {
+    /// Starts a run from a Keras model file (`.h5`) or from `model.to_json()` output (`.json`,
+    /// initialised with the config's Keras initializers from `--seed`).
+    public static func start(modelPath: String, options: TrainingOptions, note: (String) -> Void = { _ in }) throws -> TrainingRun {
+        let seed = options.seed ?? 0
+        let template: KerasModel
+        let network: Network
+        if modelPath.hasSuffix(".json") {
+            (template, network) = try modelFromJSON(modelPath, seed: seed)
+        } else {
+            template = try KerasModel.loadFullModel(modelPath)
+            network = try withFile(modelPath) { try Network(model: template) }
+        }
+        var optimizer = try withFile(modelPath) { try makeOptimizer(template, network: network, options: options, note: note) }
+        try withFile(modelPath) { try apply(options.hyperparameters, to: &optimizer) }
+        guard let lossName = options.loss ?? template.trainingConfig?.loss else {
+            throw KerasFileError(modelPath, "has no training_config naming a loss; give --loss")
+        }
+        let loss = try lossFunction(lossName)
+        let semantics = options.lossSemantics ?? LossSemantics(producer: template.producer, backend: template.backend)
+        let (training, validation) = try loadData(options.data ?? TrainingOptions.defaultData, options: options,
+                                                  recordedSplit: nil, recordedValidation: nil, network: network)
+        let state = RunState(
+            epoch: options.initialEpoch ?? 0, globalStep: 0,
+            shuffleGenerator: SeededGenerator(seed: seed).hexState,
+            dropoutGenerator: SeededGenerator(seed: seed ^ 0xD1B5_4A32_D192_ED03).hexState,
+            seed: seed, data: training.source.withAbsolutePaths.dictionary, dataFingerprint: training.fingerprint,
+            validation: RunState.Validation(split: options.validationSplit,
+                                            data: options.validationData?.withAbsolutePaths.dictionary),
+            batchSize: options.batchSize ?? TrainingOptions.defaultBatchSize, shuffle: options.shuffle ?? true,
+            loss: loss.rawValue, lossSemantics: semantics.rawValue,
+            bestMonitor: validation == nil ? "loss" : "val_loss", bestValue: nil, bestEpoch: nil,
+            history: [], changes: [])
+        let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
+        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+    }
+
+    /// Continues from a checkpoint: Relapse's (with its recorded state) or Keras's (data from
+    /// the flags, numbering from `--initial-epoch`).
+    public static func resume(checkpointPath: String, options: TrainingOptions, note: (String) -> Void = { _ in }) throws -> TrainingRun {
+        let template = try KerasModel.loadFullModel(checkpointPath)
+        guard let recordedText = template.relapseState else {
+            guard options.data != nil else {
+                throw KerasFileError(checkpointPath, "is a Keras checkpoint without Relapse's state; give the data (--data, --synthetic or --x/--y)")
+            }
+            return try start(modelPath: checkpointPath, options: options, note: note)
+        }
+        var state = try withFile(checkpointPath) { try RunState.parse(recordedText) }
+        let network = try withFile(checkpointPath) { try Network(model: template) }
+        let nextEpoch = state.epoch + 1
+        var changes: [String] = []
+
+        var optimizer = try withFile(checkpointPath) { try makeOptimizer(template, network: network, options: options, note: note) }
+        if let requested = options.optimizer, requested.lowercased() != template.trainingConfig?.optimizerClass.lowercased() {
+            changes.append("optimizer \(template.trainingConfig?.optimizerClass ?? "none") -> \(optimizer.className) (state starts fresh)")
+        }
+        for (key, value) in options.hyperparameters {
+            let before = optimizer.config().first { $0.0 == key }?.1
+            try withFile(checkpointPath) { try apply([(key, value)], to: &optimizer) }
+            if before != value { changes.append("\(key) \(before.map { "\($0.json.serialized())" } ?? "unset") -> \(value.json.serialized())") }
+        }
+        if let loss = options.loss, try lossFunction(loss).rawValue != state.loss {
+            changes.append("loss \(state.loss) -> \(try lossFunction(loss).rawValue)")
+            state.loss = try lossFunction(loss).rawValue
+        }
+        if let semantics = options.lossSemantics, semantics.rawValue != state.lossSemantics {
+            changes.append("loss semantics \(state.lossSemantics) -> \(semantics.rawValue)")
+            state.lossSemantics = semantics.rawValue
+        }
+        if let batchSize = options.batchSize, batchSize != state.batchSize {
+            changes.append("batch size \(state.batchSize) -> \(batchSize)")
+            state.batchSize = batchSize
+        }
+        if let shuffle = options.shuffle, shuffle != state.shuffle {
+            changes.append(shuffle ? "shuffling on" : "shuffling off")
+            state.shuffle = shuffle
+        }
+        state.changes += changes.map { RunState.Change(epoch: nextEpoch, change: $0) }
+        changes.forEach { note("changed from epoch \(nextEpoch): \($0)") }
+
+        let recordedSource = try DataSourceDescription(dictionary: state.data)
+        let recordedValidation = try state.validation.data.map { try DataSourceDescription(dictionary: $0) }
+        let (training, validation) = try loadData(options.data ?? recordedSource, options: options,
+                                                  recordedSplit: state.validation.split,
+                                                  recordedValidation: recordedValidation, network: network)
+        if training.fingerprint != state.dataFingerprint {
+            note("warning: the training data differ from the checkpoint's (fingerprint \(training.fingerprint), recorded \(state.dataFingerprint))")
+            state.data = training.source.withAbsolutePaths.dictionary
+            state.dataFingerprint = training.fingerprint
+        }
+        guard let semantics = LossSemantics(rawValue: state.lossSemantics) else {
+            throw KerasFileError(checkpointPath, "records unknown loss semantics '\(state.lossSemantics)'")
+        }
+        let trainer = Trainer(network: network, optimizer: optimizer, loss: try lossFunction(state.loss), semantics: semantics)
+        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+    }
+
+    // MARK: Pieces
+
+    /// The file's optimizer with its state, unless `--optimizer` names another class (fresh,
+    /// with that Keras's defaults).
+    static func makeOptimizer(_ model: KerasModel, network: Network, options: TrainingOptions,
+                              note: (String) -> Void) throws -> Optimizer {
+        let flavor = OptimizerFlavor(producer: model.producer)
+        let shapes = network.parameters.map(\.shape)
+        if let config = model.trainingConfig,
+           options.optimizer == nil || options.optimizer!.lowercased() == config.optimizerClass.lowercased() {
+            var optimizer = try Optimizer(trainingConfig: config, flavor: flavor)
+            if let state = model.optimizerState, !state.slots.isEmpty || state.iterations > 0 {
+                try optimizer.restore(state, shapes: shapes)
+            } else {
+                optimizer.build(shapes: shapes)
+            }
+            return optimizer
+        }
+        guard let name = options.optimizer else {
+            throw OptimizerError.unsupportedSetting("the model has no training_config naming an optimizer; give --optimizer")
+        }
+        var optimizer = try Optimizer(className: name, config: [:], flavor: flavor)
+        optimizer.build(shapes: shapes)
+        if model.optimizerState != nil { note("optimizer \(optimizer.className) starts with fresh state") }
+        return optimizer
+    }
+
+    static func apply(_ settings: [(key: String, value: ConfigValue)], to optimizer: inout Optimizer) throws {
+        for (key, value) in settings { try optimizer.set(key, value) }
+    }
+
+    static func lossFunction(_ name: String) throws -> LossFunction {
+        guard let loss = LossFunction(kerasName: name) else {
+            throw OptimizerError.unsupportedSetting("loss '\(name)' (Relapse knows binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh)")
+        }
+        return loss
+    }
+
+    static func loadData(_ source: DataSourceDescription, options: TrainingOptions, recordedSplit: Double?,
+                         recordedValidation: DataSourceDescription?, network: Network) throws -> (Dataset, Dataset?) {
+        let layout = ImageLayout.forSingleChannel(inputShape: network.inputShape) ?? .nchw
+        let outputWidth = network.outputShape.last ?? 1
+        let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, outputWidth: outputWidth)
+        if let validationSource = options.validationData ?? (options.validationSplit == nil ? recordedValidation : nil) {
+            let validation = try Dataset.open(validationSource, layout: layout)
+                .validated(modelInputShape: network.inputShape, outputWidth: outputWidth)
+            return (all, validation)
+        }
+        if let split = options.validationSplit ?? recordedSplit, split > 0 {
+            let (training, validation) = try all.validationSplit(split)
+            return (training, validation)
+        }
+        return (all, nil)
+    }
+
+    /// Model built from `model.to_json()` output, weights drawn from the config's initializers.
+    static func modelFromJSON(_ path: String, seed: UInt64) throws -> (KerasModel, Network) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw KerasFileError(path, "cannot be read")
+        }
+        return try withFile(path) {
+            let json = try JSONValue.parse(text)
+            let definition = try ModelConfigParser.parse(json)
+            let network = try Network(definition: definition, initializerSeed: seed)
+            let weights = network.weightsByLayer
+            let layers = definition.layers.filter { !(definition.isSequential && $0.className == "InputLayer") }
+            let groups = layers.map { layer in
+                LayerWeights(layerName: layer.name, weights: zip(layer.weightNames, weights[layer.name] ?? []).map {
+                    NamedArray(name: "\(layer.name)/\($0):0", values: NumericArray($1))
+                })
+            }
+            let file = KerasModelFile(kerasVersion: json["keras_version"]?.stringValue, backend: json["backend"]?.stringValue,
+                                      modelConfigJSON: text.trimmingCharacters(in: .whitespacesAndNewlines),
+                                      trainingConfigJSON: nil, layerWeights: groups, optimizerWeights: nil)
+            return (try KerasModel(file: file), network)
+        }
+    }
+
+    /// Runs `body`, naming `path` in any error that does not already name a file.
+    public static func withFile<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KerasFileError {
+            throw error
+        } catch let error as DataError {
+            throw error
+        } catch {
+            throw KerasFileError(path, "\(error)")
+        }
+    }
+}

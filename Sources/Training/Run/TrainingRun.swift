@@ -1,0 +1,101 @@
+import Foundation
+import KerasFile
+import Kernels
+import Network
+
+/// A training run: epochs over the data, a checkpoint per epoch, `best.h5`, `history.csv`.
+/// Everything that decides what happens next lives in `state`, the network and the optimizer,
+/// so a run rebuilt from a checkpoint continues bit for bit.
+public final class TrainingRun {
+    public let template: KerasModel
+    public let trainer: Trainer
+    public private(set) var state: RunState
+    public let training: Dataset
+    public let validation: Dataset?
+    var shuffleGenerator: SeededGenerator
+
+    public init(template: KerasModel, trainer: Trainer, state: RunState, training: Dataset, validation: Dataset?) throws {
+        self.template = template
+        self.trainer = trainer
+        self.state = state
+        self.training = training
+        self.validation = validation
+        shuffleGenerator = try SeededGenerator(hexState: state.shuffleGenerator, what: "shuffle")
+        trainer.network.dropoutGenerator = try SeededGenerator(hexState: state.dropoutGenerator, what: "dropout")
+    }
+
+    public struct Summary: Sendable {
+        public var epochsDone: Int
+        public var lastCheckpoint: String?
+        public var imagesPerSecond: Double
+        public var interrupted: Bool
+        /// Where a NaN/Inf loss first appeared (epoch, batch), when it did.
+        public var nonFinite: (epoch: Int, batch: Int)?
+    }
+
+    /// Trains `epochs` more epochs, writing checkpoints into `directory`.
+    public func run(epochs: Int, directory: String, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
+                    reporter: ProgressReporter? = nil, shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let first = state.epoch + 1
+        let last = state.epoch + epochs
+        var summary = Summary(epochsDone: 0, lastCheckpoint: nil, imagesPerSecond: 0, interrupted: false)
+        var trainedSamples = 0
+        var trainingSeconds = 0.0
+        for epoch in first...max(first, last) where epoch <= last {
+            reporter?.epochStarted(epoch, last: last)
+            var order = Array(0..<training.count)
+            if state.shuffle { shuffleGenerator.shuffle(&order) }
+            let start = Date()
+            let result = try trainer.trainEpoch(
+                training, order: order, batchSize: state.batchSize, stopOnNonFinite: stopOnNonFinite,
+                shouldStop: shouldStop,
+                progress: { reporter?.batchFinished($0, elapsed: Date().timeIntervalSince(start)) })
+            let seconds = Date().timeIntervalSince(start)
+            trainedSamples += result.samples
+            trainingSeconds += seconds
+            if let batch = result.firstNonFiniteBatch, summary.nonFinite == nil { summary.nonFinite = (epoch, batch) }
+            if result.interrupted {
+                summary.interrupted = true
+                break
+            }
+            var values = ["loss": result.loss, "accuracy": result.accuracy]
+            if let validation {
+                let evaluated = try trainer.evaluate(validation, batchSize: state.batchSize)
+                values["val_loss"] = evaluated.loss
+                values["val_accuracy"] = evaluated.accuracy
+            }
+            let row = HistoryRow(epoch: epoch, values: values)
+            state.epoch = epoch
+            state.globalStep += Int64(result.batches)
+            state.history.append(row)
+            state.shuffleGenerator = shuffleGenerator.hexState
+            state.dropoutGenerator = trainer.network.dropoutGenerator.hexState
+            let monitored = values[state.bestMonitor] ?? .nan
+            let improved = monitored.isFinite && (state.bestValue.map { monitored < $0 } ?? true)
+            if improved {
+                state.bestValue = monitored
+                state.bestEpoch = epoch
+            }
+            let model = try Checkpoint.model(template: template, trainer: trainer, state: state, lossName: state.loss)
+            var saved: String?
+            if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil {
+                saved = directory + "/" + Self.checkpointName(epoch)
+                try model.write(to: saved!)
+                summary.lastCheckpoint = saved
+            }
+            if improved { try model.write(to: directory + "/best.h5") }
+            try HistoryCSV.write(state.history, to: directory + "/history.csv")
+            summary.epochsDone += 1
+            reporter?.epochFinished(row, seconds: seconds, checkpoint: saved)
+            if stopOnNonFinite, summary.nonFinite != nil { break }
+        }
+        summary.imagesPerSecond = trainingSeconds > 0 ? Double(trainedSamples) / trainingSeconds : 0
+        return summary
+    }
+
+    /// `epoch-0001.h5`: Keras ModelCheckpoint's `epoch-{epoch:04d}.h5`.
+    public static func checkpointName(_ epoch: Int) -> String {
+        "epoch-" + String(format: "%04d", epoch) + ".h5"
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Training
+
+/// Where the training data come from (any one of them) and the validation data.
+struct DataFlags: ParsableArguments {
+    @Option(help: "Use N samples of the built-in broken-lines generator.")
+    var synthetic: Int?
+
+    @Option(help: "Seed of the broken-lines generator.")
+    var dataSeed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("An HDF5 file with datasets x and y (or full and broken).", valueName: "file.h5"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("NumPy inputs; needs --y.", valueName: "x.npy"))
+    var x: String?
+
+    @Option(help: ArgumentHelp("NumPy labels; needs --x.", valueName: "y.npy"))
+    var y: String?
+
+    @Option(help: "Hold out the last fraction of the data for validation (Keras's validation_split).")
+    var validationSplit: Double?
+
+    @Option(help: ArgumentHelp("Validation data: an HDF5 file with x and y.", valueName: "file.h5"))
+    var validationData: String?
+
+    func validate() throws {
+        let given = [synthetic != nil, data != nil, x != nil || y != nil].filter { $0 }.count
+        if given > 1 { throw ValidationError("give one data source: --synthetic, --data or --x/--y") }
+        if (x == nil) != (y == nil) { throw ValidationError("--x and --y go together") }
+        if let synthetic, synthetic <= 0 { throw ValidationError("--synthetic needs a positive count") }
+        if let split = validationSplit, !(split > 0 && split < 1) { throw ValidationError("--validation-split must be between 0 and 1") }
+        if validationSplit != nil && validationData != nil { throw ValidationError("give --validation-split or --validation-data, not both") }
+    }
+
+    var source: DataSourceDescription? {
+        if let synthetic { return .synthetic(count: synthetic, seed: dataSeed) }
+        if let data { return .hdf5(path: data) }
+        if let x, let y { return .npy(xPath: x, yPath: y) }
+        return nil
+    }
+}
+
+/// Training hyperparameters; each overrides the file's training_config.
+struct HyperparameterFlags: ParsableArguments {
+    @Option(help: "Samples per batch (Keras's default 32).")
+    var batchSize: Int?
+
+    @Option(help: "Seed for shuffling, dropout and (for a .json model) the initial weights.")
+    var seed: UInt64?
+
+    @Flag(help: "Keep the data's order (Keras's shuffle=False).")
+    var noShuffle = false
+
+    @Option(help: "Optimizer class: adam, sgd, rmsprop. A different class than the file's starts fresh.")
+    var optimizer: String?
+
+    @Option var learningRate: Double?
+    @Option var epsilon: Double?
+    @Option var beta1: Double?
+    @Option var beta2: Double?
+    @Option var momentum: Double?
+    @Option(help: "Adam's amsgrad (true or false).") var amsgrad: Bool?
+    @Option(help: "SGD's nesterov (true or false).") var nesterov: Bool?
+    @Option(help: "RMSprop's rho.") var rho: Double?
+
+    @Option(help: "Loss: binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh.")
+    var loss: String?
+
+    @Option(help: "Loss math of a Keras version: keras2.2, tf.keras, keras3 (JAX/PyTorch), keras3-tensorflow. Default: the file's own.")
+    var lossSemantics: String?
+
+    func validate() throws {
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let lossSemantics, LossSemantics(rawValue: lossSemantics) == nil {
+            throw ValidationError("--loss-semantics must be one of \(LossSemantics.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for (name, value) in [("--learning-rate", learningRate), ("--epsilon", epsilon)] {
+            if let value, !(value > 0) { throw ValidationError("\(name) must be positive") }
+        }
+    }
+
+    func apply(to options: inout TrainingOptions) {
+        options.batchSize = batchSize
+        options.seed = seed
+        if noShuffle { options.shuffle = false }
+        options.optimizer = optimizer
+        options.loss = loss
+        options.lossSemantics = lossSemantics.flatMap(LossSemantics.init(rawValue:))
+        let settings: [(String, ConfigValue?)] = [
+            ("learning_rate", learningRate.map(ConfigValue.double)), ("epsilon", epsilon.map(ConfigValue.double)),
+            ("beta_1", beta1.map(ConfigValue.double)), ("beta_2", beta2.map(ConfigValue.double)),
+            ("momentum", momentum.map(ConfigValue.double)), ("amsgrad", amsgrad.map(ConfigValue.bool)),
+            ("nesterov", nesterov.map(ConfigValue.bool)), ("rho", rho.map(ConfigValue.double)),
+        ]
+        options.hyperparameters = settings.compactMap { key, value in value.map { (key, $0) } }
+    }
+}
+
+/// Epochs, where checkpoints go, and how often.
+struct RunFlags: ParsableArguments {
+    @Option(help: "Epochs to train.")
+    var epochs: Int = 10
+
+    @Option(help: ArgumentHelp("Folder for epoch-NNNN.h5, best.h5 and history.csv.", valueName: "dir"))
+    var checkpoints: String?
+
+    @Option(help: "Write epoch-NNNN.h5 every K epochs (best.h5, history.csv and the last epoch always).")
+    var saveEvery: Int = 1
+
+    @Flag(help: "Stop at the first NaN or infinite loss, like Keras's TerminateOnNaN; checkpoints are kept.")
+    var stopOnNan = false
+
+    func validate() throws {
+        if epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        if saveEvery <= 0 { throw ValidationError("--save-every must be positive") }
+    }
+}
