@@ -19,11 +19,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            var options = TrainingOptions()
-            options.data = data.source
-            options.validationSplit = data.validationSplit
-            options.validationData = data.validationData.map { .hdf5(path: $0) }
-            hyperparameters.apply(to: &options)
+            let options = trainingOptions(data: data, hyperparameters: hyperparameters)
             let training = try RunSetup.start(modelPath: model, options: options, note: { print($0) })
             try execute(training, flags: runFlags, defaultDirectory: "runs/default")
         }
@@ -46,17 +42,22 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            var options = TrainingOptions()
-            options.data = data.source
-            options.validationSplit = data.validationSplit
-            options.validationData = data.validationData.map { .hdf5(path: $0) }
+            var options = trainingOptions(data: data, hyperparameters: hyperparameters)
             options.initialEpoch = initialEpoch
-            hyperparameters.apply(to: &options)
             let training = try RunSetup.resume(checkpointPath: checkpoint, options: options, note: { print($0) })
             let folder = URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path
             try execute(training, flags: runFlags, defaultDirectory: folder)
         }
     }
+}
+
+func trainingOptions(data: DataFlags, hyperparameters: HyperparameterFlags) -> TrainingOptions {
+    var options = TrainingOptions()
+    options.data = data.source
+    options.validationSplit = data.validationSplit
+    options.validationData = data.validationData.map { .hdf5(path: $0) }
+    hyperparameters.apply(to: &options)
+    return options
 }
 
 /// Runs the epochs and prints the closing summary; Ctrl-C ends after the current batch.
