@@ -693,6 +693,25 @@ def make_loss_reference():
 
 # --------------------------------------------------------------------------
 
+def make_string_attributes():
+    """Every form h5py writes a string attribute in, for the HDF5 layer's reader tests."""
+    name = "string-attributes.h5"
+    with h5py.File(path(name), "w") as f:
+        a = f.attrs
+        a["vlen_utf8_scalar"] = "caf\u00e9 \u2192 ok"                      # str
+        a["vlen_ascii_scalar"] = b"plain bytes"                                # bytes
+        a["fixed_ascii_scalar"] = np.bytes_(b"fixed")                         # numpy S scalar
+        a["fixed_ascii_array"] = np.array([b"conv2d_1", b"dense_1"])         # numpy S array
+        a["vlen_utf8_array"] = ["\u00fcber", "x"]                            # list of str
+        a["vlen_ascii_array"] = [b"dense/kernel:0", b"dense/bias:0"]         # list of bytes
+        a["empty_list"] = np.array([], dtype=np.float64)                      # h5py's empty list
+        a.create("fixed_utf8_array", np.array(["\u00e9t\u00e9".encode(), b"a"]),
+                 dtype=h5py.string_dtype("utf-8", 6))                          # fixed-length UTF-8
+    note(name, "h5py attributes in every string form: variable-length UTF-8 and ASCII scalars "
+         "and arrays, fixed-length ASCII scalar and array, fixed-length UTF-8 array, and an "
+         "empty float64 array (h5py's empty list).")
+
+
 def write_readme(losses):
     lines = ["# Fixtures", "",
              "Made by `tools/make_fixtures.py` (versions pinned in `tools/requirements.txt`: "
@@ -720,6 +739,7 @@ def main():
     make_tfk_small()
     make_keras3()
     make_keras22()
+    make_string_attributes()
     losses = make_training_refs()
     make_loss_reference()
     write_readme(losses)
