@@ -170,6 +170,11 @@ def make_seed_model():
          "softmax; compiled Adam + binary_crossentropy + accuracy; untrained, "
          f"`model.save` (seed {SEED_MODEL}).")
 
+    with open(path("broken-lines-model.json"), "w") as f:
+        f.write(model.to_json())
+    note("broken-lines-model.json", "`model.to_json()` of the same model (architecture only, "
+         "for training from Keras initializers).")
+
     x, _ = line_images(8, 32, np.random.default_rng(SEED_DATA + 1))
     pred = model.predict(x, batch_size=8, verbose=0)
     write_arrays("ref-predict-seed.h5", x=x, pred=pred.astype(np.float32))

@@ -135,6 +135,26 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("epoch-") }, ["epoch-0001.h5"])
     }
 
+    /// `model.to_json()` output trains from the config's own initializers, reproducibly per seed.
+    func testJSONModelInitialisesFromTheSeed() throws {
+        func firstKernel(seed: UInt64, folder: String) throws -> NumericArray {
+            var options = TrainingOptions()
+            options.data = .synthetic(count: 16, seed: 0)
+            options.loss = "binary_crossentropy"
+            options.optimizer = "adam"
+            options.seed = seed
+            options.batchSize = 16
+            let run = try RunSetup.start(modelPath: KerasParityTests.fixture("broken-lines-model.json"), options: options)
+            _ = try run.run(epochs: 1, directory: directory + "/" + folder, shouldStop: { false })
+            let saved = try KerasModel.load(directory + "/\(folder)/epoch-0001.h5")
+            XCTAssertEqual(saved.definition?.layers.count, 8)
+            return try XCTUnwrap(saved.layerWeights.first { $0.layerName == "conv2d" }?.weights.first?.values)
+        }
+        let a = try firstKernel(seed: 5, folder: "a")
+        XCTAssertEqual(try firstKernel(seed: 5, folder: "b"), a)
+        XCTAssertNotEqual(try firstKernel(seed: 6, folder: "c"), a)
+    }
+
     func testHistoryCSVHasKerasColumns() {
         let text = HistoryCSV.text([HistoryRow(epoch: 1, values: ["loss": 0.5, "accuracy": 0.75, "val_loss": 0.25])])
         XCTAssertEqual(text, "epoch,accuracy,loss,val_loss\n1,0.75,0.5,0.25\n")
