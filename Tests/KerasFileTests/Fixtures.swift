@@ -10,7 +10,7 @@ enum Fixtures {
     /// Every Keras model or weights file among the fixtures (the reference data files excluded).
     static var modelFiles: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("fixtures").path)) ?? []
-        return names.filter { $0.hasSuffix(".h5") && !$0.hasPrefix("ref-") && !$0.hasPrefix("loss-") && $0 != "train-data.h5" }
+        return names.filter { $0.hasSuffix(".h5") && !["ref-", "loss-", "string-"].contains(where: $0.hasPrefix) && $0 != "train-data.h5" }
             .sorted()
     }
 
