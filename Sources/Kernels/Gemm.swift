@@ -3,8 +3,8 @@ import CDNNL
 /// Row-major single-precision matrix multiply, the one call into the GEMM backend (oneDNN):
 /// `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape (m, k) and `op(B)` (k, n).
 /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored (before transposition).
-/// oneDNN partitions the work by shape and thread count only, so results are deterministic for
-/// a given thread count.
+/// Runs on the calling thread only (see `useSingleThreadedGemm`): callers parallelise over
+/// samples, so results depend on shapes alone and are the same from run to run.
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -20,6 +20,7 @@ public func gemm(
         }
         return
     }
+    useSingleThreadedGemm()
     let status = dnnl_sgemm(
         CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
         dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb),

@@ -55,11 +55,15 @@ extension Network {
         }
         if !accumulate { zeroGradients() }
         var g = gradient
+        // Input gradients are needed only down to the first layer with weights (the seed model's
+        // first Conv2D sits behind a ReLU on the input: its input gradient would be a third of
+        // the step's GEMM work, thrown away).
+        let firstWithWeights = chain.firstIndex { !layerList[$0].parameters.isEmpty } ?? chain.count
         for pos in stride(from: chain.count - 1, through: 0, by: -1) {
             let layer = layerList[chain[pos]]
             if layer is InputLayerNode { break }
             let input = pos > 0 ? layerList[chain[pos - 1]].output : lastInputStorage
-            let needInput = pos > 0 && !(layerList[chain[pos - 1]] is InputLayerNode)
+            let needInput = pos > firstWithWeights && !(layerList[chain[pos - 1]] is InputLayerNode)
             let skip = target == .logits && pos == chain.count - 1
             guard let next = layer.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: needInput) else { break }
             g = next

@@ -34,9 +34,7 @@ public final class Trainer {
         case .output(let g): try network.backward(g, withRespectTo: .output)
         case .logits(let g): try network.backward(g, withRespectTo: .logits)
         }
-        var weights = network.parameters
-        try optimizer.step(weights: &weights, gradients: network.gradients)
-        try network.setParameters(weights)
+        try optimizer.step(parameters: network.variables)
         return result
     }
 

@@ -1,0 +1,32 @@
+/// A float buffer that grows on demand and is never shrunk or copied: scratch space one worker
+/// owns, so the steady-state training loop allocates nothing and no copy-on-write can trigger.
+final class FloatScratch: @unchecked Sendable {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init(_ count: Int = 0) {
+        capacity = max(count, 1)
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+    }
+
+    /// At least `count` floats; old contents are dropped when it grows.
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count
+            pointer = .allocate(capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+        }
+        return pointer
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// How a batch is split over the workers: worker `w` of `count` takes a contiguous range of
+/// samples fixed by the batch size and worker count only, so every sum (and so every result) is
+/// the same from run to run for a given worker count.
+func sampleRange(worker w: Int, of count: Int, batch: Int) -> Range<Int> {
+    (w * batch / count)..<((w + 1) * batch / count)
+}
