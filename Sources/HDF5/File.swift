@@ -23,7 +23,11 @@ public final class File: @unchecked Sendable {
     }
 
     public static func open(_ path: String, writable: Bool = false) throws -> File {
-        try Library.run {
+        if let problem = GlobalHeapCheck.problem(inFileAt: path) {
+            throw HDF5Error("cannot open \(path) as HDF5: \(problem)")
+        }
+        return try Library.run {
+            CrashGuard.reading(path)
             let flags = writable ? relapse_H5F_ACC_RDWR() : relapse_H5F_ACC_RDONLY()
             let id = try Library.check("cannot open \(path) as HDF5") { H5Fopen(path, flags, relapse_H5P_DEFAULT()) }
             return File(path: path, handle: Handle(id, close: H5Fclose))

@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// An HDF5 group: named children (groups and datasets) plus attributes.
 public final class Group: Node, @unchecked Sendable {
@@ -129,13 +130,26 @@ public final class Dataset: Node, @unchecked Sendable {
         }
     }
 
+    /// The most bytes a read of this dataset may allocate: stored whole (contiguous or
+    /// compact, as Keras and h5py write), no more than the file; chunked (perhaps compressed),
+    /// no more than half this machine's memory.
+    private func readLimit() throws -> Int {
+        try Library.run {
+            let properties = Handle(try Library.check("cannot read \(path)") { H5Dget_create_plist(handle.id) }, close: H5Pclose)
+            if H5Pget_layout(properties.id) == H5D_CHUNKED {
+                return Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
+            }
+            return try fileSize()
+        }
+    }
+
     /// Reads the whole dataset in its stored element type.
     public func read() throws -> NumericArray {
         try Library.run {
             let shape = try shape()
             let elementType = try elementType()
-            let count = shape.reduce(1, *)
-            guard count <= Int.max / 16 else { throw HDF5Error("\(path) is too large (\(shape))") }
+            let count = try Node.elementCount(shape, elementSize: elementType.byteSize, limit: try readLimit(),
+                                              what: "cannot read \(path)")
             var bytes = [UInt8](repeating: 0, count: count * elementType.byteSize)
             if count > 0 {
                 try Library.check("cannot read \(path)") {

@@ -8,6 +8,10 @@ enum Library {
         let lock = NSRecursiveLock()
         // libhdf5 prints its error stack to stderr by default; we turn each error into a Swift
         // error with its message instead, so the user sees one clean line.
+        // No cleanup at exit: libhdf5 1.10 crashes in H5F__close_cb at exit when a file whose
+        // write failed (a full disk) is still in its table. Files we write are closed, flushed
+        // and fsynced before they are renamed into place, so there is nothing left to do then.
+        H5dont_atexit()
         H5open()
         H5Eset_auto2(relapse_H5E_DEFAULT(), nil, nil)
         return lock
@@ -15,7 +19,11 @@ enum Library {
 
     static func run<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
-        defer { lock.unlock() }
+        libraryDepth += 1
+        defer {
+            libraryDepth -= 1
+            lock.unlock()
+        }
         return try body()
     }
 

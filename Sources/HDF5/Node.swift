@@ -46,7 +46,11 @@ public class Node: @unchecked Sendable {
             let type = Handle(try Library.check(what) { H5Aget_type(attr.id) }, close: H5Tclose)
             let space = Handle(try Library.check(what) { H5Aget_space(attr.id) }, close: H5Sclose)
             let (dims, isScalar) = try Self.extent(of: space.id, what: what)
-            let count = dims.reduce(1, *)
+            // A variable-length string is stored as a 16-byte reference into the global heap.
+            let elementSize = H5Tget_class(type.id) == H5T_STRING && H5Tis_variable_str(type.id) > 0
+                ? 16 : H5Tget_size(type.id)
+            // Attribute data is stored whole in the file, so it cannot be larger than the file.
+            let count = try Self.elementCount(dims, elementSize: elementSize, limit: fileSize(), what: what)
 
             if H5Tget_class(type.id) == H5T_STRING {
                 let charset: StringCharset = H5Tget_cset(type.id) == H5T_CSET_UTF8 ? .utf8 : .ascii
@@ -102,9 +106,42 @@ public class Node: @unchecked Sendable {
             return ([0], false)
         default:
             let rank = Int(try Library.check(what) { H5Sget_simple_extent_ndims(space) })
+            guard rank <= 32 else { throw HDF5Error("\(what): rank \(rank) is more than HDF5 allows") }
             var dims = [hsize_t](repeating: 0, count: rank)
             try Library.check(what) { H5Sget_simple_extent_dims(space, &dims, nil) }
-            return (dims.map { Int($0) }, false)
+            return (try dims.map { dim in
+                guard let value = Int(exactly: dim), value <= Int(Int32.max) * 64 else {
+                    throw HDF5Error("\(what): a dimension of \(dim) is not believable")
+                }
+                return value
+            }, false)
+        }
+    }
+
+    /// The number of elements of `dims`, refusing counts whose bytes (`elementSize` each)
+    /// overflow or exceed `limit`: a corrupt header must not make us allocate absurd buffers.
+    static func elementCount(_ dims: [Int], elementSize: Int, limit: Int, what: String) throws -> Int {
+        var count = 1
+        for dim in dims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw HDF5Error("\(what): its dimensions \(dims) overflow") }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: max(elementSize, 1))
+        guard !overflow, bytes <= limit else {
+            throw HDF5Error("\(what): its dimensions \(dims) claim more data than the file holds")
+        }
+        return count
+    }
+
+    /// The size of the file this object lives in, in bytes.
+    func fileSize() throws -> Int {
+        try Library.run {
+            let what = "cannot find the file of \(path)"
+            let file = Handle(try Library.check(what) { H5Iget_file_id(handle.id) }, close: H5Fclose)
+            var size: hsize_t = 0
+            try Library.check(what) { H5Fget_filesize(file.id, &size) }
+            return Int(clamping: size)
         }
     }
 

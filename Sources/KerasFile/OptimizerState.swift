@@ -130,7 +130,7 @@ public enum OptimizerLayout {
     private static func assemble(iterations: NumericArray, slots: [String: [NumericArray?]], optimizerClass: String,
                                  variables: [(name: String, shape: [Int])]) throws -> OptimizerState {
         var complete: [String: [NumericArray]] = [:]
-        for (slot, arrays) in slots {
+        for (slot, arrays) in slots.sorted(by: { $0.key < $1.key }) {
             complete[slot] = try arrays.enumerated().map { i, array in
                 guard let array else {
                     throw ModelConfigParser.Failure("optimizer state has no '\(slot)' slot for weight '\(variables[i].name)'")

@@ -1,0 +1,368 @@
+import Foundation
+import HDF5
+import KerasFile
+import XCTest
+
+/// docs/RELIABILITY.md's table, one test per row: every bad input gets one line on stderr
+/// naming the file and the problem, exit status 2, no crash or stack trace, no output file
+/// (not even a hidden temporary), and the checkpoints already in the folder untouched.
+/// With RELAPSE_RELIABILITY_TABLE=path set, each row's command and message are appended there.
+final class BadInputTests: XCTestCase {
+    var directory = ""
+
+    override func setUpWithError() throws { directory = try Relapse.temporaryDirectory() }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    // MARK: The contract
+
+    /// Runs `arguments`, expecting the refusal; `names` is the file the message must start with.
+    @discardableResult
+    func assertRefused(_ row: String, _ arguments: [String], names: String, says phrase: String,
+                       outputs: [String] = [], through shell: String? = nil,
+                       file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try shell.map { try runProcess($0, arguments) } ?? Relapse.run(arguments)
+        XCTAssertEqual(result.status, 2, "exit status; stderr: \(result.stderr)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(lines.count, 1, "one line: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("relapse: error: \(names): "), "names \(names): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(phrase), "says '\(phrase)': \(result.stderr)", file: file, line: line)
+        for output in outputs {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "no \(output)", file: file, line: line)
+        }
+        XCTAssertEqual(temporaries(), [], "no temporary files", file: file, line: line)
+        record(row, arguments, result.stderr)
+        return result.stderr
+    }
+
+    /// Hidden `.NAME.tmp-PID` files anywhere under the test's folder.
+    func temporaries() -> [String] {
+        let all = FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []
+        return all.filter { ($0 as NSString).lastPathComponent.contains(".tmp-") }
+    }
+
+    func record(_ row: String, _ arguments: [String], _ stderr: String) {
+        guard let table = ProcessInfo.processInfo.environment["RELAPSE_RELIABILITY_TABLE"] else { return }
+        let shown = arguments.map { $0.replacingOccurrences(of: directory, with: "T").replacingOccurrences(of: Relapse.root.path + "/", with: "") }
+        let message = stderr.trimmingCharacters(in: .newlines).replacingOccurrences(of: directory, with: "T")
+            .replacingOccurrences(of: Relapse.root.path + "/", with: "")
+        let text = "| \(row) | `relapse \(shown.joined(separator: " "))` | `\(message)` |\n"
+        if let handle = FileHandle(forWritingAtPath: table) {
+            handle.seekToEndOfFile()
+            handle.write(Data(text.utf8))
+            handle.closeFile()
+        } else {
+            FileManager.default.createFile(atPath: table, contents: Data(text.utf8))
+        }
+    }
+
+    /// inspect and resave both refuse `input`; resave leaves no output.
+    func assertModelRefused(_ row: String, _ input: String, says phrase: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        try assertRefused(row, ["inspect", input], names: input, says: phrase, file: file, line: line)
+        let output = directory + "/out.h5"
+        try assertRefused(row + " (resave)", ["resave", input, output], names: input, says: phrase, outputs: [output],
+                          file: file, line: line)
+        try assertRefused(row + " (train)", ["train", input, "--epochs", "1", "--checkpoints", directory + "/run"],
+                          names: input, says: phrase, outputs: [directory + "/run"], file: file, line: line)
+    }
+
+    // MARK: Files that are not Keras models
+
+    func testMissingPath() throws {
+        try assertModelRefused("missing path", directory + "/absent.h5", says: "no such file")
+    }
+
+    func testDirectory() throws {
+        let folder = directory + "/folder.h5"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try assertModelRefused("directory", folder, says: "is a directory")
+    }
+
+    func testEmptyFile() throws {
+        let path = directory + "/empty.h5"
+        FileManager.default.createFile(atPath: path, contents: Data())
+        try assertModelRefused("empty file", path, says: "is empty")
+    }
+
+    func testTextFile() throws {
+        let path = directory + "/notes.h5"
+        try "model = keras.Sequential()\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try assertModelRefused("text file", path, says: "is not an HDF5 file")
+    }
+
+    func testTruncatedAtSeveralPoints() throws {
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Relapse.fixture("tfk-adam-trained.h5")))
+        // The signature only, inside the superblock, inside the root group's header, inside the
+        // global heap, a third, half, and all but the last byte.
+        for length in [8, 40, 800, 2100, whole.count / 3, whole.count / 2, whole.count - 1] {
+            let path = directory + "/truncated-\(length).h5"
+            try whole.prefix(length).write(to: URL(fileURLWithPath: path))
+            let result = try Relapse.run(["inspect", path])
+            XCTAssertEqual(result.status, 2, "truncated at \(length): \(result.stderr)")
+            try assertRefused("truncated at \(length) of \(whole.count) bytes", ["inspect", path], names: path, says: "cannot open")
+        }
+    }
+
+    func testHDF5WithoutModelConfig() throws {
+        try assertModelRefused("HDF5 without model_config", Relapse.fixture("train-data.h5"),
+                               says: "is an HDF5 file but not a Keras model or weights file")
+    }
+
+    // MARK: Keras files with one thing wrong
+
+    func testModelConfigNotJSON() throws {
+        let path = try doctor { $0.modelConfigJSON = "{\"class_name\": \"Functional\", " }
+        try assertModelRefused("model_config not JSON", path, says: "model_config is not valid JSON")
+    }
+
+    func testUnknownLayer() throws {
+        let path = try doctor { $0.modelConfigJSON = $0.modelConfigJSON!.replacingOccurrences(of: "\"MaxPooling2D\"", with: "\"FancyPooling\"") }
+        try assertModelRefused("model_config names an unknown layer", path, says: "unknown layer class 'FancyPooling'")
+    }
+
+    func testWeightMissingFromItsGroup() throws {
+        let path = try doctor { file in
+            let index = file.layerWeights.firstIndex { $0.layerName == "dense" }!
+            file.layerWeights[index].weights.removeLast()
+        }
+        try assertModelRefused("a weight missing (layer has too few)", path, says: "layer 'dense' has 1 weights in the file; its config needs 2")
+    }
+
+    func testWeightListedButAbsent() throws {
+        let path = try doctor { _ in }
+        do {
+            let file = try HDF5.File.open(path, writable: true)
+            try file.root.group("model_weights/dense").setAttribute("weight_names", strings: ["dense/kernel:0", "dense/bias:0", "dense/extra:0"])
+            try file.flush()
+        }
+        try assertModelRefused("a weight listed in weight_names but absent", path, says: "weight 'dense/extra:0' is listed in /model_weights/dense but missing")
+    }
+
+    func testWeightOfWrongShape() throws {
+        let path = try doctor { file in
+            let index = file.layerWeights.firstIndex { $0.layerName == "dense" }!
+            file.layerWeights[index].weights[0].values = NumericArray(shape: [35, 2], floats: [Float](repeating: 0, count: 70))
+            file.optimizerWeights = nil
+        }
+        try assertModelRefused("a weight of the wrong shape", path, says: "dense")
+        let withState = try doctor { file in
+            let index = file.layerWeights.firstIndex { $0.layerName == "dense" }!
+            file.layerWeights[index].weights[0].values = NumericArray(shape: [35, 2], floats: [Float](repeating: 0, count: 70))
+        }
+        try assertModelRefused("a weight of the wrong shape (its optimizer slots kept)", withState,
+                               says: "optimizer slot 'm' of 'dense/kernel:0' has shape [36, 2], the weight has [35, 2]")
+    }
+
+    func testWeightOfWrongDtype() throws {
+        let path = try doctor { file in
+            let index = file.layerWeights.firstIndex { $0.layerName == "dense" }!
+            let shape = file.layerWeights[index].weights[1].values.shape
+            file.layerWeights[index].weights[1].values = NumericArray(
+                shape: shape, elementType: .int32, bytes: [UInt8](repeating: 0, count: shape.reduce(1, *) * 4))
+        }
+        try assertModelRefused("a weight of the wrong dtype (int32)", path, says: "is int32, not a float")
+    }
+
+    func testOptimizerStateNotMatchingWeights() throws {
+        let path = try doctor { file in
+            let index = file.optimizerWeights!.firstIndex { $0.name.contains("/m/dense/kernel") }!
+            file.optimizerWeights![index].values = NumericArray(shape: [3], floats: [0, 0, 0])
+        }
+        try assertModelRefused("optimizer state not matching the weights (shape)", path, says: "optimizer slot 'm' of")
+        let extra = try doctor { file in
+            file.optimizerWeights!.append(NamedArray(name: "Adam/m/nowhere/kernel:0", values: NumericArray(shape: [1], floats: [0])))
+        }
+        try assertModelRefused("optimizer state naming a weight the model lacks", extra, says: "does not name a weight of the model")
+    }
+
+    /// A libhdf5 1.10 crash no check can foresee (one flipped bit in a variable-length string's
+    /// heap reference; found by tools/fuzz.py): still one line and status 2.
+    func testCrashInsideLibHDF5IsReportedAsBadInput() throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Relapse.fixture("tfk-weights-only.h5")))
+        bytes[1150] ^= 0x08
+        let path = directory + "/flipped.h5"
+        try bytes.write(to: URL(fileURLWithPath: path))
+        try assertRefused("libhdf5 crash (fuzz find: bit 3 of byte 1150 of tfk-weights-only.h5)", ["inspect", path],
+                          names: path, says: "libhdf5 crashed reading it")
+    }
+
+    // MARK: Bad data: refused before any training starts
+
+    func testDataOfWrongShape() throws {
+        let data = try writeData(x: ([256, 1, 6, 6], nil), y: ([256, 2], nil))
+        try assertDataRefused("data of the wrong shape", data, says: "x has samples of shape (1, 6, 6) but the model expects (1, 8, 8)")
+        let channelsLast = try writeData(x: ([256, 8, 8, 1], nil), y: ([256, 2], nil))
+        try assertDataRefused("data in the other layout", channelsLast, says: "(channels_last data for a channels_first model)")
+    }
+
+    func testLabelsNotMatchingTheOutput() throws {
+        let data = try writeData(x: ([256, 1, 8, 8], nil), y: ([256, 3], nil))
+        try assertDataRefused("labels not matching the model's output", data, says: "y has shape (256, 3) but the model's output needs (256, 2)")
+        let fewer = try writeData(x: ([256, 1, 8, 8], nil), y: ([200, 2], nil))
+        try assertDataRefused("fewer labels than samples", fewer, says: "x has 256 samples but y has 200")
+    }
+
+    func testNaNAndInfinityInTheData() throws {
+        let nan = try writeData(x: ([256, 1, 8, 8], (77, .nan)), y: ([256, 2], nil))
+        try assertDataRefused("NaN in x", nan, says: "x holds 1 NaN value; the first is in sample 1 (flat index 77)")
+        let inf = try writeData(x: ([256, 1, 8, 8], nil), y: ([256, 2], (5, .infinity)))
+        try assertDataRefused("Inf in y", inf, says: "y holds 1 infinite value; the first is in sample 2")
+    }
+
+    func testEmptyDataSet() throws {
+        let data = try writeData(x: ([0, 1, 8, 8], nil), y: ([0, 2], nil))
+        try assertDataRefused("an empty data set", data, says: "holds no samples")
+    }
+
+    func testDataFileMissingOrNotHDF5() throws {
+        try assertDataRefused("data file missing", directory + "/absent.h5", says: "does not exist")
+        let text = directory + "/data.h5"
+        try "1,2,3\n".write(toFile: text, atomically: true, encoding: .utf8)
+        try assertDataRefused("data file not HDF5", text, says: "is not an HDF5 file")
+    }
+
+    func assertDataRefused(_ row: String, _ data: String, says phrase: String,
+                           file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = directory + "/run"
+        try assertRefused(row, ["train", Relapse.fixture("train-start-adam.h5"), "--data", data, "--epochs", "1",
+                                "--checkpoints", run], names: data, says: phrase, outputs: [run], file: file, line: line)
+    }
+
+    // MARK: Checkpoint folders that cannot take a checkpoint
+
+    func testCheckpointFolderIsAFile() throws {
+        let blocker = directory + "/blocker"
+        try "not a folder".write(toFile: blocker, atomically: true, encoding: .utf8)
+        try assertRefused("checkpoint folder is a file", trainArguments(checkpoints: blocker + "/run"),
+                          names: blocker + "/run", says: "\(blocker) is a file, not a folder")
+    }
+
+    func testUnwritableCheckpointFolder() throws {
+        let folder = directory + "/readonly"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if geteuid() == 0 {
+            let earlier = try seedCheckpoint(in: directory + "/seed")
+            // Root writes through permissions: mount a read-only file system over the folder.
+            try mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs", folder])
+            defer { _ = try? shell(["umount", folder]) }
+            try FileManager.default.copyItem(atPath: earlier.path, toPath: folder + "/epoch-0001.h5")
+            try mount(["-o", "remount,ro", folder])
+            try assertRefused("unwritable checkpoint folder (read-only mount)",
+                              ["resume", folder + "/epoch-0001.h5", "--epochs", "1"], names: folder, says: "Read-only file system")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/epoch-0001.h5")), earlier.bytes)
+        } else {
+            let earlier = try seedCheckpoint(in: folder)
+            chmod(folder, 0o555)
+            defer { chmod(folder, 0o755) }
+            try assertRefused("unwritable checkpoint folder (mode 555)",
+                              ["resume", earlier.path, "--epochs", "1"], names: folder, says: "Permission denied")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: earlier.path)), earlier.bytes)
+        }
+    }
+
+    /// A file-size limit (ulimit -f) below a checkpoint's size: the write fails with EFBIG.
+    func testCheckpointWriteFailsOnAFileSizeLimit() throws {
+        let folder = directory + "/limited"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let earlier = try seedCheckpoint(in: folder)
+        // dash's ulimit -f counts 512-byte blocks: 40 blocks is 20 KB, under a 34 KB checkpoint.
+        let arguments = ["resume", earlier.path, "--epochs", "1"]
+        try assertRefused("full disk, simulated: file-size limit (ulimit -f) during a checkpoint write",
+                          ["-c", "ulimit -f 40; exec \"$0\" \"$@\"", Relapse.executable.path] + arguments,
+                          names: folder + "/epoch-0002.h5", says: "cannot be written", outputs: [folder + "/epoch-0002.h5"],
+                          through: "/bin/sh")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: earlier.path)), earlier.bytes, "earlier checkpoint untouched")
+        XCTAssertEqual(try Relapse.run(["inspect", earlier.path]).status, 0)
+    }
+
+    /// A real full disk: a small tmpfs (needs root to mount; skipped otherwise, where the
+    /// file-size-limit test above stands in).
+    func testCheckpointWriteFailsOnAFullDisk() throws {
+        guard geteuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root") }
+        let folder = directory + "/full"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let earlier = try seedCheckpoint(in: directory)
+        // Room for the first checkpoint and little more: epoch 2's checkpoint cannot fit.
+        try mount(["-t", "tmpfs", "-o", "size=48k", "tmpfs", folder])
+        defer { _ = try? shell(["umount", folder]) }
+        try FileManager.default.copyItem(atPath: earlier.path, toPath: folder + "/epoch-0001.h5")
+        try assertRefused("full disk (48 KB tmpfs) during a checkpoint write",
+                          ["resume", folder + "/epoch-0001.h5", "--epochs", "2"], names: folder + "/epoch-0002.h5",
+                          says: "cannot be written", outputs: [folder + "/epoch-0002.h5"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/epoch-0001.h5")), earlier.bytes, "earlier checkpoint untouched")
+        XCTAssertEqual(try Relapse.run(["inspect", folder + "/epoch-0001.h5"]).status, 0)
+    }
+
+    // MARK: Helpers
+
+    func trainArguments(checkpoints: String) -> [String] {
+        ["train", Relapse.fixture("train-start-adam.h5"), "--data", Relapse.fixture("train-data.h5"), "--epochs", "1",
+         "--checkpoints", checkpoints]
+    }
+
+    /// One epoch of the small model trained into `folder`; its path and bytes.
+    func seedCheckpoint(in folder: String) throws -> (path: String, bytes: Data) {
+        let result = try Relapse.run(trainArguments(checkpoints: folder))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let path = folder + "/epoch-0001.h5"
+        return (path, try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// A copy of the Adam fixture with one thing changed, written through Relapse's raw layer.
+    func doctor(_ change: (inout KerasModelFile) -> Void) throws -> String {
+        var file = try KerasModelFile.read(Relapse.fixture("tfk-adam-trained.h5"))
+        change(&file)
+        let path = directory + "/doctored-\(UUID().uuidString.prefix(8)).h5"
+        try file.write(to: path)
+        return path
+    }
+
+    /// An HDF5 data file with x and y of the given shapes (values in [0, 1), one-hot y), one
+    /// value optionally replaced.
+    func writeData(x: ([Int], (Int, Float)?), y: ([Int], (Int, Float)?)) throws -> String {
+        func values(_ shape: [Int], _ poke: (Int, Float)?, oneHot: Bool) -> NumericArray {
+            let count = shape.reduce(1, *)
+            var floats = (0..<count).map { oneHot ? Float($0 % 2) : Float($0 % 97) / 97 }
+            if let (index, value) = poke { floats[index] = value }
+            return NumericArray(shape: shape, floats: floats)
+        }
+        let path = directory + "/data-\(UUID().uuidString.prefix(8)).h5"
+        let file = try HDF5.File.create(path)
+        try file.root.createDataset("x", values: values(x.0, x.1, oneHot: false))
+        try file.root.createDataset("y", values: values(y.0, y.1, oneHot: true))
+        try file.flush()
+        return path
+    }
+
+    func runProcess(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                             stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func mount(_ arguments: [String]) throws {
+        let status = try shell(["mount"] + arguments)
+        if status != 0 { throw XCTSkip("mount \(arguments.joined(separator: " ")) failed (status \(status))") }
+    }
+
+    @discardableResult
+    func shell(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
