@@ -68,11 +68,12 @@ func execute(_ training: TrainingRun, flags: RunFlags, defaultDirectory: String)
                                    stopOnNonFinite: flags.stopOnNan, reporter: ConsoleReporter())
     let last = summary.lastCheckpoint ?? "none"
     if let (epoch, batch) = summary.nonFinite {
-        print("non-finite loss first at epoch \(epoch), batch \(batch)" + (flags.stopOnNan ? "; stopped (checkpoints kept)" : ""))
+        print(nonFiniteReport(epoch: epoch, batch: batch, summary: summary, stopped: flags.stopOnNan))
     }
     if summary.interrupted {
         print("interrupted: epoch \(training.state.epoch + 1) was not finished and not saved; last checkpoint \(last)")
         throw ExitCode(130)
     }
     print("trained \(summary.epochsDone) epochs in \(directory) at \(Int(summary.imagesPerSecond.rounded())) images/s; last checkpoint \(last)")
+    if flags.stopOnNan, summary.nonFinite != nil { throw ExitCode(1) }
 }

@@ -11,6 +11,8 @@ public struct EpochResult: Sendable {
     public var interrupted: Bool
     /// The first batch whose loss was NaN or infinite, if any.
     public var firstNonFiniteBatch: Int?
+    /// Per-epoch training signals for history.csv (gradient norm, saturation; see BatchSignals).
+    public var signals: [String: Double] = [:]
 }
 
 /// Progress after each batch, for a Keras-like progress bar.
@@ -35,11 +37,13 @@ extension Trainer {
         var lossSum = 0.0, samples = 0, correct = 0
         var firstNonFinite: Int?
         var interrupted = false
+        var signals = BatchSignals()
         for batch in 0..<batches {
             if shouldStop() { interrupted = true; break }
             let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
             data.batch(indices: indices, x: &bx, y: &by)
             let result = try step(x: bx, y: by)
+            signals.record(network)
             lossSum += Double(result.loss) * Double(result.count)
             samples += result.count
             correct += result.correct
@@ -52,6 +56,6 @@ extension Trainer {
         return EpochResult(loss: samples > 0 ? lossSum / Double(samples) : .nan,
                            accuracy: samples > 0 ? Double(correct) / Double(samples) : .nan,
                            batches: batches, samples: samples, interrupted: interrupted,
-                           firstNonFiniteBatch: firstNonFinite)
+                           firstNonFiniteBatch: firstNonFinite, signals: signals.values)
     }
 }

@@ -38,7 +38,8 @@ public final class ConsoleReporter: ProgressReporter {
     }
 
     public func epochFinished(_ row: HistoryRow, seconds: Double, checkpoint: String?) {
-        let metrics = row.values.keys.sorted { order($0) < order($1) }
+        // Keras's line: loss and metrics. The diagnostic signals would crowd it; history.csv has them.
+        let metrics = row.values.keys.filter(Self.shown.contains).sorted { order($0) < order($1) }
             .map { "\($0): \(String(format: "%.4f", row.values[$0]!))" }.joined(separator: " - ")
         let saved = checkpoint.map { " - saved \($0)" } ?? ""
         if interactive {
@@ -53,7 +54,9 @@ public final class ConsoleReporter: ProgressReporter {
         print(message)
     }
 
-    /// Loss first, then accuracy, validation after training, diagnostics last, as Keras prints.
+    static let shown: Set<String> = ["loss", "accuracy", "val_loss", "val_accuracy"]
+
+    /// Loss first, then accuracy, validation after training, as Keras prints.
     private func order(_ key: String) -> String {
         let rank = ["loss": "0", "accuracy": "1", "val_loss": "2", "val_accuracy": "3"][key] ?? "4"
         return rank + key

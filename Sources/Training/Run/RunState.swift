@@ -52,11 +52,15 @@ public struct RunState: Codable, Equatable, Sendable {
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A diverged run's history holds NaN/Inf losses; plain JSON cannot, so they become strings.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
     public static func parse(_ text: String) throws -> RunState {
-        let state = try JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let state = try decoder.decode(RunState.self, from: Data(text.utf8))
         guard state.format <= currentFormat else {
             throw DataError("checkpoint", "was written by a newer Relapse (state format \(state.format))")
         }

@@ -31,12 +31,14 @@ public final class TrainingRun {
         public var interrupted: Bool
         /// Where a NaN/Inf loss first appeared (epoch, batch), when it did.
         public var nonFinite: (epoch: Int, batch: Int)?
+        /// With stop-on-NaN mid-epoch: the file holding the state right after the bad batch.
+        public var stoppedState: String?
     }
 
     /// Trains `epochs` more epochs, writing checkpoints into `directory`.
     public func run(epochs: Int, directory: String, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
                     reporter: ProgressReporter? = nil, shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try CheckpointFolder.prepare(directory)
         let first = state.epoch + 1
         let last = state.epoch + epochs
         var summary = Summary(epochsDone: 0, lastCheckpoint: nil, imagesPerSecond: 0, interrupted: false)
@@ -56,10 +58,15 @@ public final class TrainingRun {
             trainingSeconds += seconds
             if let batch = result.firstNonFiniteBatch, summary.nonFinite == nil { summary.nonFinite = (epoch, batch) }
             if result.interrupted {
-                summary.interrupted = true
+                if stopOnNonFinite, let batch = result.firstNonFiniteBatch {
+                    summary.stoppedState = try saveStoppedState(epoch: epoch, batch: batch, directory: directory)
+                } else {
+                    summary.interrupted = true
+                }
                 break
             }
             var values = ["loss": result.loss, "accuracy": result.accuracy]
+            values.merge(result.signals.merging(trainer.epochEndSignals()) { a, _ in a }) { a, _ in a }
             if let validation {
                 let evaluated = try trainer.evaluate(validation, batchSize: state.batchSize)
                 values["val_loss"] = evaluated.loss

@@ -1,0 +1,85 @@
+import Foundation
+import KerasFile
+
+extension RunScan {
+    /// A table per checkpoint, then what went wrong first and where to resume from.
+    public func text() -> String {
+        typealias F = ReportFormatting
+        let layers = epochs.first?.layerNorms.map(\.layer) ?? []
+        // Per-layer columns only while they fit a terminal; JSON and --plot always have them all.
+        let shownLayers = layers.count <= 6 ? layers : []
+        let header = ["Epoch", "File", "loss", "val_loss", "||W||"] + shownLayers.map { "||\($0)||" }
+            + ["NaN/Inf", "max update ratio", "sqrt(v^) p1", "largest growth", "Flags"]
+        let rows = epochs.map { e -> [String] in
+            let norms = Dictionary(e.layerNorms.map { ($0.layer, $0.norm) }, uniquingKeysWith: { a, _ in a })
+            let growth = e.largestGrowth.map { "\($0.tensor) x\(F.number($0.ratio))" } ?? "-"
+            return [String(e.epoch), (e.file as NSString).lastPathComponent, F.number(e.loss), F.number(e.valLoss),
+                    F.number(e.weightNorm)] + shownLayers.map { F.number(norms[$0]) }
+                + ["\(e.nanCount)/\(e.infCount)", F.number(e.adamMaxUpdateRatio), F.number(e.adamSqrtVHatP1), growth,
+                   e.flags.joined(separator: ",")]
+        }
+        let numeric = Set(2..<(5 + shownLayers.count)).union([5 + shownLayers.count + 1, 5 + shownLayers.count + 2])
+        var lines = ["Run: \(directory) (\(epochs.count) checkpoints, \(history.count) epochs of history)", ""]
+        lines += F.table(header, rows, right: numeric)
+        lines.append("")
+        for (file, reason) in unreadable { lines.append("Unreadable: \(file): \(reason)") }
+        lines.append("First loss jump:  " + describeJump())
+        lines.append("First NaN/Inf:    " + (firstNaNEpoch.map { "epoch \($0)" } ?? "none"))
+        lines.append("First explosion:  " + describeExplosion())
+        if let healthy = lastHealthy {
+            lines.append("Last healthy:     epoch \(healthy.epoch), \(healthy.file)")
+            if verdict != .ok { lines.append("Resume from it:   relapse resume \(healthy.file) --epochs N [--epsilon ... | --loss ... | --optimizer ...]") }
+        } else {
+            lines.append("Last healthy:     none (the first checkpoint is already past the first problem)")
+        }
+        lines.append("Verdict: \(verdict.rawValue)")
+        return lines.joined(separator: "\n")
+    }
+
+    private func describeJump() -> String {
+        guard let epoch = firstJumpEpoch else { return "none (no loss \(ReportFormatting.number(options.jumpFactor))x the best so far)" }
+        let loss = history.first { $0.epoch == epoch }?.values["loss"]
+        let earlier = history.filter { $0.epoch < epoch }.compactMap { row in row.values["loss"].map { (row.epoch, $0) } }
+            .filter { $0.1.isFinite }
+        let best = earlier.min { $0.1 < $1.1 }
+        return "epoch \(epoch) (loss \(ReportFormatting.number(loss))"
+            + (best.map { ", best so far \(ReportFormatting.number($0.1)) at epoch \($0.0))" } ?? ")")
+    }
+
+    private func describeExplosion() -> String {
+        guard let epoch = firstExplosionEpoch, let e = epochs.first(where: { $0.epoch == epoch }) else { return "none" }
+        let growth = e.largestGrowth.map { ": \($0.tensor) norm x\(ReportFormatting.number($0.ratio)) over the previous checkpoint" } ?? ""
+        return "epoch \(epoch)\(growth)"
+    }
+
+    /// One JSON object with the `first_*` and `last_healthy_epoch` keys beside `epochs`.
+    public func json() -> JSONValue {
+        typealias F = ReportFormatting
+        let entries: [JSONValue] = epochs.map { e in
+            .object([
+                ("epoch", .int(e.epoch)), ("file", .string(e.file)),
+                ("loss", F.json(e.loss)), ("val_loss", F.json(e.valLoss)),
+                ("weight_norm", F.json(e.weightNorm)),
+                ("layer_norms", .object(e.layerNorms.map { ($0.layer, F.json($0.norm)) })),
+                ("nan", .int(e.nanCount)), ("inf", .int(e.infCount)),
+                ("adam_max_update_ratio", F.json(e.adamMaxUpdateRatio)),
+                ("adam_min_sqrt_v_hat", F.json(e.adamMinSqrtVHat)),
+                ("adam_sqrt_v_hat_p1", F.json(e.adamSqrtVHatP1)),
+                ("largest_growth", e.largestGrowth.map { .object([("tensor", .string($0.tensor)), ("norm_ratio", F.json($0.ratio))]) } ?? .null),
+                ("flags", .array(e.flags.map { .string($0) })),
+            ])
+        }
+        return .object([
+            ("verdict", .string(verdict.rawValue)), ("directory", .string(directory)),
+            ("first_jump_epoch", F.json(firstJumpEpoch)), ("first_nan_epoch", F.json(firstNaNEpoch)),
+            ("first_explosion_epoch", F.json(firstExplosionEpoch)),
+            ("last_healthy_epoch", F.json(lastHealthy?.epoch)),
+            ("last_healthy_file", lastHealthy.map { .string($0.file) } ?? .null),
+            ("history", .array(history.map { row in
+                .object([("epoch", .int(row.epoch)), ("loss", F.json(row.values["loss"])), ("val_loss", F.json(row.values["val_loss"]))])
+            })),
+            ("epochs", .array(entries)),
+            ("unreadable", .array(unreadable.map { .object([("file", .string($0.file)), ("reason", .string($0.reason))]) })),
+        ])
+    }
+}

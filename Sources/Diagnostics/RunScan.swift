@@ -1,0 +1,184 @@
+import Foundation
+import Training
+
+/// `relapse scan`: a run's checkpoints in epoch order with the loss history, weight norms,
+/// NaN/Inf counts and Adam's signals, and the epochs where things first went wrong.
+public struct RunScan: Sendable {
+    public struct Options: Sendable {
+        public var explosion = ExplosionThresholds()
+        /// A loss at least `jumpFactor` times the best so far, and `jumpMinimum` above it, is a
+        /// jump; the minimum keeps a near-zero loss's ordinary noise (0.001 -> 0.003) out.
+        public var jumpFactor = 2.0
+        public var jumpMinimum = 0.05
+        public init() {}
+    }
+
+    public enum Verdict: String, Sendable {
+        case ok, nan, explosion, jump
+
+        /// 0 healthy, 1 NaN/Inf, explosion or loss jump.
+        public var exitStatus: Int32 { self == .ok ? 0 : 1 }
+    }
+
+    public struct Epoch: Sendable {
+        public var epoch: Int
+        public var file: String
+        public var loss: Double?
+        public var valLoss: Double?
+        public var weightNorm: Double
+        public var layerNorms: [(layer: String, norm: Double)]
+        /// Over weights and optimizer slots.
+        public var nanCount: Int
+        public var infCount: Int
+        public var adamMaxUpdateRatio: Double?
+        public var adamMinSqrtVHat: Double?
+        public var adamSqrtVHatP1: Double?
+        /// The weight whose norm grew most since the previous checkpoint.
+        public var largestGrowth: (tensor: String, ratio: Double)?
+        public var largestAbs: Double?
+        public var flags: [String] = []
+    }
+
+    public var directory: String
+    public var options: Options
+    public var epochs: [Epoch]
+    /// Loss (and any other logged value) per epoch, every epoch the history has.
+    public var history: [HistoryRow]
+    /// Files that look like checkpoints but could not be read, with the reason.
+    public var unreadable: [(file: String, reason: String)]
+    public var firstJumpEpoch: Int?
+    public var firstNaNEpoch: Int?
+    public var firstExplosionEpoch: Int?
+    /// The last checkpoint before the first problem (the last one when there is none).
+    public var lastHealthy: Epoch?
+
+    public var verdict: Verdict {
+        if firstNaNEpoch != nil { return .nan }
+        if firstExplosionEpoch != nil { return .explosion }
+        if firstJumpEpoch != nil { return .jump }
+        return .ok
+    }
+
+    public init(directory: String, options: Options = Options()) throws {
+        self.directory = directory
+        self.options = options
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DiagnosisError("\(directory) is not a folder")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let candidates = names.compactMap { name in CheckpointName.epoch(of: name).map { (epoch: $0, name: name) } }
+            .sorted { ($0.epoch, $0.name.count, $0.name) < ($1.epoch, $1.name.count, $1.name) }
+        var historyByEpoch = Dictionary(RunHistory.read(directory: directory).map { ($0.epoch, $0) }, uniquingKeysWith: { _, b in b })
+        epochs = []
+        unreadable = []
+        var previous: [(name: String, norm: Double)] = []
+        for candidate in candidates {
+            let path = directory + "/" + candidate.name
+            let checkpoint: CheckpointTensors
+            do {
+                checkpoint = try CheckpointTensors(path: path)
+            } catch {
+                unreadable.append((path, "\(error)"))
+                continue
+            }
+            // A checkpoint's own record of the run is newer than any CSV beside it.
+            for row in checkpoint.recordedHistory ?? [] { historyByEpoch[row.epoch] = row }
+            let (epoch, norms) = Self.summarize(checkpoint, epoch: candidate.epoch, previous: previous)
+            epochs.append(epoch)
+            previous = norms
+        }
+        guard !epochs.isEmpty else {
+            throw DiagnosisError(unreadable.first.map { "no readable checkpoint in \(directory) (\($0.reason))" }
+                                 ?? "no checkpoints in \(directory) (looked for .h5/.hdf5 files whose names hold the epoch)")
+        }
+        history = historyByEpoch.values.sorted { $0.epoch < $1.epoch }
+        for i in epochs.indices {
+            epochs[i].loss = historyByEpoch[epochs[i].epoch]?.values["loss"]
+            epochs[i].valLoss = historyByEpoch[epochs[i].epoch]?.values["val_loss"]
+        }
+        lastHealthy = nil
+        diagnose()
+    }
+
+    /// Norms, NaN/Inf and Adam signals of one checkpoint; growth against the previous one.
+    static func summarize(_ checkpoint: CheckpointTensors, epoch: Int,
+                          previous: [(name: String, norm: Double)]) -> (Epoch, [(name: String, norm: Double)]) {
+        var nan = 0, inf = 0, squares = 0.0, largestAbs: Double?
+        var layerSquares: [(String, Double)] = []
+        var norms: [(name: String, norm: Double)] = []
+        var adamRatio: Double?, adamLow: Double?
+        for (index, weight) in checkpoint.weights.enumerated() {
+            let stats = TensorStatistics(weight.values)
+            nan += stats.nanCount
+            inf += stats.infCount
+            squares += stats.norm * stats.norm
+            if let top = stats.maxAbs { largestAbs = max(largestAbs ?? 0, top) }
+            if let last = layerSquares.last, last.0 == weight.layer {
+                layerSquares[layerSquares.count - 1].1 += stats.norm * stats.norm
+            } else {
+                layerSquares.append((weight.layer, stats.norm * stats.norm))
+            }
+            norms.append((weight.name, stats.norm))
+            if let adam = checkpoint.adamSignals(forWeight: index) {
+                adamRatio = combine(adamRatio, adam.maxUpdateRatio, max)
+                adamLow = combine(adamLow, adam.minSqrtVHat, min)
+            }
+        }
+        for arrays in checkpoint.slots.values {
+            for array in arrays {
+                let stats = TensorStatistics(array)
+                nan += stats.nanCount
+                inf += stats.infCount
+            }
+        }
+        var growth: (tensor: String, ratio: Double)?
+        let pairing = WeightPairing(previous.map(\.name), norms.map(\.name))
+        for case let (a?, b?) in pairing.pairs where previous[a].norm > 0 {
+            let ratio = norms[b].norm / previous[a].norm
+            if growth == nil || ratio > growth!.ratio { growth = (norms[b].name, ratio) }
+        }
+        let summary = Epoch(epoch: epoch, file: checkpoint.path, weightNorm: squares.squareRoot(),
+                            layerNorms: layerSquares.map { ($0.0, $0.1.squareRoot()) }, nanCount: nan, infCount: inf,
+                            adamMaxUpdateRatio: adamRatio, adamMinSqrtVHat: adamLow, adamSqrtVHatP1: checkpoint.sqrtVHatP1,
+                            largestGrowth: growth, largestAbs: largestAbs)
+        return (summary, norms)
+    }
+
+    /// NaN wins over any comparison, so a broken tensor cannot hide behind max/min.
+    private static func combine(_ a: Double?, _ b: Double, _ pick: (Double, Double) -> Double) -> Double {
+        guard let a else { return b }
+        return a.isNaN || b.isNaN ? .nan : pick(a, b)
+    }
+
+    /// Marks jumps, NaN/Inf and explosions, and finds the checkpoint to resume from.
+    private mutating func diagnose() {
+        var best: Double?
+        var jumps = Set<Int>(), nonFiniteLoss = Set<Int>()
+        for row in history {
+            guard let loss = row.values["loss"] else { continue }
+            if !loss.isFinite {
+                nonFiniteLoss.insert(row.epoch)
+                if best != nil { jumps.insert(row.epoch) }
+                continue
+            }
+            if let b = best, loss >= b * options.jumpFactor, loss - b >= options.jumpMinimum { jumps.insert(row.epoch) }
+            best = min(best ?? loss, loss)
+        }
+        for i in epochs.indices {
+            var flags: [String] = []
+            if jumps.contains(epochs[i].epoch) { flags.append("jump") }
+            if epochs[i].nanCount + epochs[i].infCount > 0 || nonFiniteLoss.contains(epochs[i].epoch) { flags.append("nan") }
+            let grew = epochs[i].largestGrowth.map { $0.ratio > options.explosion.normRatio } ?? false
+            let tooLarge = options.explosion.maxAbs.map { (epochs[i].largestAbs ?? 0) > $0 } ?? false
+            if grew || tooLarge { flags.append("explosion") }
+            epochs[i].flags = flags
+        }
+        firstJumpEpoch = jumps.min()
+        let nanCheckpoints = epochs.filter { $0.nanCount + $0.infCount > 0 }.map(\.epoch)
+        firstNaNEpoch = (nanCheckpoints + Array(nonFiniteLoss)).min()
+        firstExplosionEpoch = epochs.first { $0.flags.contains("explosion") }?.epoch
+        let firstProblem = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch].compactMap { $0 }.min()
+        lastHealthy = epochs.last { $0.epoch < (firstProblem ?? .max) && $0.nanCount + $0.infCount == 0 }
+    }
+}

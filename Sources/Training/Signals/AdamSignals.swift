@@ -1,0 +1,83 @@
+import Foundation
+
+/// Adam's per-element step size, the quantity usually blamed when a long-stable run blows up:
+/// where gradients have been tiny for many steps, v (the running mean of g^2) decays toward
+/// zero, and one ordinary gradient then moves the weight by |m_hat| / (sqrt(v_hat) + eps),
+/// limited only by epsilon.
+public struct AdamSignals: Equatable, Sendable {
+    /// Largest |m_hat| / (sqrt(v_hat) + epsilon); NaN when any m or v is not finite.
+    public var maxUpdateRatio: Double
+    /// Smallest sqrt(v_hat); NaN when any v is not finite.
+    public var minSqrtVHat: Double
+
+    /// Bias-corrected moments at step `iterations` (Keras's `t`); nil before the first step,
+    /// when the moments are still zero and the ratio has no meaning.
+    public struct Correction: Sendable {
+        public var beta1: Double
+        public var beta2: Double
+        public var epsilon: Double
+        public var iterations: Int64
+
+        public init?(beta1: Double, beta2: Double, epsilon: Double, iterations: Int64) {
+            guard iterations > 0 else { return nil }
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.iterations = iterations
+        }
+
+        var mScale: Double { 1 / (1 - Foundation.pow(beta1, Double(iterations))) }
+        var vScale: Double { 1 / (1 - Foundation.pow(beta2, Double(iterations))) }
+    }
+
+    /// Signals of one variable from its first moment `m` and the second moment its update
+    /// divides by (`vhat` under amsgrad, else `v`).
+    public init(m: [Float], v: [Float], correction: Correction) {
+        precondition(m.count == v.count, "m and v of one variable differ in size")
+        let mScale = correction.mScale, vScale = correction.vScale, eps = correction.epsilon
+        var ratio = 0.0, low = Double.infinity, broken = false
+        for i in m.indices {
+            let mi = Double(m[i]), vi = Double(v[i])
+            guard mi.isFinite, vi.isFinite else { broken = true; continue }
+            let root = (max(vi, 0) * vScale).squareRoot()
+            ratio = max(ratio, abs(mi * mScale) / (root + eps))
+            low = min(low, root)
+        }
+        maxUpdateRatio = broken ? .nan : ratio
+        minSqrtVHat = broken ? .nan : (m.isEmpty ? .nan : low)
+    }
+
+    /// The `percentile` (0...100) of sqrt(v_hat) over every element of every variable, by
+    /// nearest rank; NaN when any element is not finite or there are none.
+    public static func sqrtVHatPercentile(_ vs: [[Float]], percentile: Double, correction: Correction) -> Double {
+        var all: [Float] = []
+        all.reserveCapacity(vs.reduce(0) { $0 + $1.count })
+        for v in vs { all += v }
+        guard !all.isEmpty, all.allSatisfy(\.isFinite) else { return .nan }
+        let rank = Int((percentile / 100 * Double(all.count - 1)).rounded(.down))
+        let value = Selection.kthSmallest(&all, rank)
+        return (Double(max(value, 0)) * correction.vScale).squareRoot()
+    }
+}
+
+/// Quickselect: one pass per epoch over millions of elements must not cost a full sort.
+enum Selection {
+    static func kthSmallest(_ a: inout [Float], _ k: Int) -> Float {
+        precondition(k >= 0 && k < a.count)
+        var low = 0, high = a.count - 1
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        while low < high {
+            // A fixed-seed pseudo-random pivot keeps sorted input from being quadratic.
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let pivot = a[low + Int((state >> 33) % UInt64(high - low + 1))]
+            var i = low, j = high
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { high = j } else if k >= i { low = i } else { return a[k] }
+        }
+        return a[k]
+    }
+}
