@@ -35,8 +35,10 @@ let package = Package(
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "KerasFile", "Kernels"]),
+        // Double-precision reference math shared by the kernel and layer gradient checks.
+        .target(name: "ReferenceMath", path: "Tests/ReferenceMath"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ReferenceMath"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "KerasFile", "Kernels", "ReferenceMath"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "KerasFile"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "Training"]),
         .testTarget(name: "CLITests", dependencies: ["KerasFile", "HDF5"]),

@@ -1,3 +1,4 @@
+import ReferenceMath
 import XCTest
 @testable import Kernels
 

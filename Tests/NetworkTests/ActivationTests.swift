@@ -1,3 +1,4 @@
+import ReferenceMath
 import XCTest
 import KerasFile
 @testable import Kernels

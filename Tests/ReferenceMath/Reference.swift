@@ -3,16 +3,22 @@ import Foundation
 // Double-precision reference implementations for the gradient checks: plain loops, written from
 // the Keras/TensorFlow definitions, sharing nothing with the code under test.
 
-struct RefImage {
-    var channelsFirst: Bool
-    var c: Int, h: Int, w: Int
-    func index(_ ci: Int, _ y: Int, _ x: Int) -> Int {
+public struct RefImage {
+    public var channelsFirst: Bool
+    public var c: Int, h: Int, w: Int
+    public init(channelsFirst: Bool, c: Int, h: Int, w: Int) {
+        self.channelsFirst = channelsFirst
+        self.c = c
+        self.h = h
+        self.w = w
+    }
+    public func index(_ ci: Int, _ y: Int, _ x: Int) -> Int {
         channelsFirst ? (ci * h + y) * w + x : (y * w + x) * c + ci
     }
-    var count: Int { c * h * w }
+    public var count: Int { c * h * w }
 }
 
-func refOutSize(_ n: Int, _ k: Int, _ s: Int, same: Bool) -> (Int, Int) {
+public func refOutSize(_ n: Int, _ k: Int, _ s: Int, same: Bool) -> (Int, Int) {
     if same {
         let o = (n + s - 1) / s
         return (o, max((o - 1) * s + k - n, 0) / 2)
@@ -21,7 +27,7 @@ func refOutSize(_ n: Int, _ k: Int, _ s: Int, same: Bool) -> (Int, Int) {
 }
 
 /// Direct convolution of a batch. kernel (kh, kw, c, o) as Keras stores it.
-func refConv(_ x: [Double], batch: Int, img: RefImage, kernel: [Double], bias: [Double]?, kh: Int, kw: Int,
+public func refConv(_ x: [Double], batch: Int, img: RefImage, kernel: [Double], bias: [Double]?, kh: Int, kw: Int,
              filters: Int, strides: (Int, Int), same: Bool) -> (y: [Double], out: RefImage) {
     let (oh, pt) = refOutSize(img.h, kh, strides.0, same: same)
     let (ow, pl) = refOutSize(img.w, kw, strides.1, same: same)
@@ -43,7 +49,7 @@ func refConv(_ x: [Double], batch: Int, img: RefImage, kernel: [Double], bias: [
     return (y, out)
 }
 
-func refMaxPool(_ x: [Double], batch: Int, img: RefImage, ph: Int, pw: Int, strides: (Int, Int), same: Bool) -> (y: [Double], out: RefImage) {
+public func refMaxPool(_ x: [Double], batch: Int, img: RefImage, ph: Int, pw: Int, strides: (Int, Int), same: Bool) -> (y: [Double], out: RefImage) {
     let (oh, pt) = refOutSize(img.h, ph, strides.0, same: same)
     let (ow, pl) = refOutSize(img.w, pw, strides.1, same: same)
     let out = RefImage(channelsFirst: img.channelsFirst, c: img.c, h: oh, w: ow)
@@ -60,7 +66,7 @@ func refMaxPool(_ x: [Double], batch: Int, img: RefImage, ph: Int, pw: Int, stri
     return (y, out)
 }
 
-func refDense(_ x: [Double], rows: Int, nIn: Int, nOut: Int, kernel: [Double], bias: [Double]?) -> [Double] {
+public func refDense(_ x: [Double], rows: Int, nIn: Int, nOut: Int, kernel: [Double], bias: [Double]?) -> [Double] {
     var y = [Double](repeating: 0, count: rows * nOut)
     for r in 0..<rows { for o in 0..<nOut {
         var s = bias?[o] ?? 0
@@ -70,9 +76,9 @@ func refDense(_ x: [Double], rows: Int, nIn: Int, nOut: Int, kernel: [Double], b
     return y
 }
 
-enum RefActivation { case linear, relu, sigmoid, tanh, softmax }
+public enum RefActivation { case linear, relu, sigmoid, tanh, softmax }
 
-func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [Double] {
+public func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [Double] {
     switch f {
     case .linear: return x
     case .relu: return x.map { max($0, 0) }
@@ -92,7 +98,7 @@ func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [Double] 
 }
 
 /// Central finite differences of `f` at `x` in Double, for the indices `indices` (all by default).
-func finiteDifferences(_ f: ([Double]) -> Double, at x: [Double], eps: Double = 1e-6, indices: [Int]? = nil) -> [Double] {
+public func finiteDifferences(_ f: ([Double]) -> Double, at x: [Double], eps: Double = 1e-6, indices: [Int]? = nil) -> [Double] {
     var g = [Double](repeating: 0, count: x.count)
     var xp = x
     for i in indices ?? Array(x.indices) {
@@ -108,7 +114,7 @@ func finiteDifferences(_ f: ([Double]) -> Double, at x: [Double], eps: Double = 
 }
 
 /// Deterministic pseudo-random values in [-1, 1).
-func randomValues(_ n: Int, seed: UInt64) -> [Double] {
+public func randomValues(_ n: Int, seed: UInt64) -> [Double] {
     var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     return (0..<n).map { _ in
         s ^= s << 13; s ^= s >> 7; s ^= s << 17
@@ -116,10 +122,10 @@ func randomValues(_ n: Int, seed: UInt64) -> [Double] {
     }
 }
 
-func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+public func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
 /// max |a - b| / (max |b| + floor): a scale-aware error for comparing gradients.
-func relativeError(_ a: [Double], _ b: [Double], floor: Double = 1e-3) -> Double {
+public func relativeError(_ a: [Double], _ b: [Double], floor: Double = 1e-3) -> Double {
     precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
     let scale = max(b.map(abs).max() ?? 0, floor)
     return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
