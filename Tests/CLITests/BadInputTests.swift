@@ -20,7 +20,7 @@ final class BadInputTests: XCTestCase {
     func assertRefused(_ row: String, _ arguments: [String], names: String, says phrase: String,
                        outputs: [String] = [], through shell: String? = nil,
                        file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let result = try shell.map { try runProcess($0, arguments) } ?? Relapse.run(arguments)
+        let result = try shell.map { try Relapse.runProcess($0, arguments) } ?? Relapse.run(arguments)
         XCTAssertEqual(result.status, 2, "exit status; stderr: \(result.stderr)", file: file, line: line)
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         XCTAssertEqual(lines.count, 1, "one line: \(result.stderr)", file: file, line: line)
@@ -332,21 +332,6 @@ final class BadInputTests: XCTestCase {
         try file.root.createDataset("y", values: values(y.0, y.1, oneHot: true))
         try file.flush()
         return path
-    }
-
-    func runProcess(_ executable: String, _ arguments: [String]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     func mount(_ arguments: [String]) throws {

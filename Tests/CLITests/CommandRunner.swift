@@ -27,8 +27,13 @@ enum Relapse {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw XCTSkip("relapse is not built at \(executable.path)")
         }
+        return try runProcess(executable.path, arguments)
+    }
+
+    /// Runs any program and collects its output and exit status.
+    static func runProcess(_ executable: String, _ arguments: [String]) throws -> CommandResult {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
