@@ -14,16 +14,16 @@ extension ModelReport {
         }
         lines += notes.map { "Note:      \($0)" }
         lines.append("")
-        lines += table(header: ["Layer", "Class", "Output shape", "Params"],
-                       rows: layers.map { [$0.name, $0.className, $0.outputShape.map(shapeText) ?? "?", grouped($0.parameterCount)] },
-                       rightAligned: [3])
+        lines += ReportFormatting.table(["Layer", "Class", "Output shape", "Params"],
+                       layers.map { [$0.name, $0.className, $0.outputShape.map(shapeText) ?? "?", grouped($0.parameterCount)] },
+                       right: [3])
         lines.append("")
-        lines += table(header: ["Weight", "Shape", "Min", "Max", "Mean", "NaN", "Inf"],
-                       rows: weights.map { w in
+        lines += ReportFormatting.table(["Weight", "Shape", "Min", "Max", "Mean", "NaN", "Inf"],
+                       weights.map { w in
                            [w.name, shapeText(w.shape), number(w.statistics.min), number(w.statistics.max),
                             number(w.statistics.mean), String(w.statistics.nanCount), String(w.statistics.infCount)]
                        },
-                       rightAligned: [2, 3, 4, 5, 6])
+                       right: [2, 3, 4, 5, 6])
         lines.append("")
         if let optimizer {
             let slots = optimizer.slots.map { "\($0.name) (\($0.count))" }.joined(separator: ", ")
@@ -93,16 +93,5 @@ extension ModelReport {
             out.append(d)
         }
         return out
-    }
-
-    private func table(header: [String], rows: [[String]], rightAligned: Set<Int>) -> [String] {
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return rightAligned.contains(column) ? pad + cell : cell + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }
     }
 }

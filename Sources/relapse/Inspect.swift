@@ -16,14 +16,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let model = try KerasModel.load(file)
-            var network: Network?
-            if model.definition != nil {
-                do {
-                    network = try Network(model: model)
-                } catch {
-                    throw KerasFileError(file, "\(error)")
-                }
-            }
+            let network = try checkedNetwork(of: model, in: file)
             let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network))
             print(json ? report.json().prettyPrinted() : report.text())
         }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import HDF5
+import KerasFile
+import Network
+import Training
 
 @main
 struct Relapse: ParsableCommand {
@@ -24,4 +27,11 @@ func reportingFailures(_ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data("relapse: error: \(error)\n".utf8))
         throw ExitCode(2)
     }
+}
+
+/// The network of a file that has an architecture (nil for a weights-only file), which checks
+/// every weight's shape against the config; errors name the file.
+func checkedNetwork(of model: KerasModel, in path: String) throws -> Network? {
+    guard model.definition != nil else { return nil }
+    return try RunSetup.withFile(path) { try Network(model: model) }
 }

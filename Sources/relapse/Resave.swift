@@ -16,13 +16,7 @@ struct Resave: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let model = try KerasModel.load(input)
-            if model.definition != nil {
-                do {
-                    _ = try Network(model: model)
-                } catch {
-                    throw KerasFileError(input, "\(error)")
-                }
-            }
+            _ = try checkedNetwork(of: model, in: input)
             try model.write(to: output)
         }
     }
