@@ -33,6 +33,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Benchmarks: commands that print timings; nothing gates on them.
+        .executableTarget(name: "conv-bench", dependencies: ["Kernels"], path: "Benchmarks/ConvBench"),
+
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),
         // Double-precision reference math shared by the kernel and layer gradient checks.

@@ -1,4 +1,4 @@
-/// 2-D convolution (cross-correlation, as Keras computes it) by im2col + GEMM, after NNlib.jl's
+/// 2-D convolution by im2col + GEMM, after NNlib.jl's
 /// `conv_im2col`: forward, input gradient, and weight gradient accumulated with beta = 1.
 ///
 /// Kernels are given and their gradients returned in Keras's layout (kh, kw, in, out) whatever
@@ -13,7 +13,7 @@
 /// worker order. Every sum runs in an order fixed by the shapes and the worker count, so results
 /// are bit-identical from run to run for a given worker count. Buffers grow only when a larger
 /// batch arrives: the steady state allocates nothing.
-public final class Conv2DKernel {
+public final class Conv2DKernel: Convolution2D {
     public let geometry: WindowGeometry
     public let filters: Int
     /// Samples per GEMM within one worker: as many as fit its share of `maxPatchFloats`. The
@@ -38,8 +38,6 @@ public final class Conv2DKernel {
         self.biasSums = [Double](repeating: 0, count: filters)
     }
 
-    public var outputCount: Int { filters * geometry.positions }
-    public var kernelCount: Int { geometry.patchSize * filters }
 
     /// The GEMM's (patchSize, filters) weight matrix: Keras's kernel itself under NHWC, the
     /// reordered copy (c, i, j, o) under NCHW.
@@ -60,8 +58,6 @@ public final class Conv2DKernel {
         parallelFor(n) { w in body(scratch[w], sampleRange(worker: w, of: n, batch: batch)) }
     }
 
-    /// `output[b]` = conv(`input[b]`, kernel) + bias, for `batch` samples laid out contiguously
-    /// (each `geometry.inputCount` values in, `outputCount` out, in the geometry's layout).
     public func forward(input: UnsafePointer<Float>, batch: Int, kernel: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let w = gemmKernel(kernel)
@@ -71,44 +67,17 @@ public final class Conv2DKernel {
         }
     }
 
-    /// Gradients of `forward` for the same `input` and `kernel`: adds the kernel gradient (Keras
-    /// layout) into `gradKernel`, the bias gradient into `gradBias`, and, when `gradInput` is
-    /// given, overwrites it with the input gradient.
     public func backward(input: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
                          kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
                          gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?) {
         guard batch > 0 else { return }
-        if let gradBias { addBiasGradient(dy, batch: batch, into: gradBias) }
+        if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         let w = gradInput == nil ? kernel : gemmKernel(kernel)
         let plan = ConvPlan(geometry: geometry, filters: filters, samplesPerChunk: samplesPerChunk)
         eachWorker(batch: batch) { ws, samples in
             plan.backward(ws, samples: samples, input: input, gradOutput: dy, kernel: w, gradInput: gradInput)
         }
         addPartialKernelGradients(workers: min(workers, batch), into: gradKernel)
-    }
-
-    /// Per-channel sums in Double, in sample, position order; channels in parallel.
-    private func addBiasGradient(_ dy: UnsafePointer<Float>, batch: Int, into gradBias: UnsafeMutablePointer<Float>) {
-        let g = geometry, P = g.positions, O = filters
-        biasSums.withUnsafeMutableBufferPointer { sums in
-            let sums = sums.baseAddress!
-            parallelFor(O, minimumWorkPerItem: batch * P) { o in
-                var total: Double = 0
-                for s in 0..<batch {
-                    let d = dy + s * P * O
-                    switch g.layout {
-                    case .nhwc:
-                        for p in 0..<P { total += Double(d[p * O + o]) }
-                    case .nchw:
-                        var acc: Float = 0
-                        for p in 0..<P { acc += d[o * P + p] }
-                        total += Double(acc)
-                    }
-                }
-                sums[o] = total
-            }
-        }
-        for o in 0..<O { gradBias[o] += Float(biasSums[o]) }
     }
 
     /// gradKernel (Keras layout) += the workers' partial sums, added in worker order; rows of

@@ -9,7 +9,7 @@ final class Conv2DLayer: NetworkLayer {
     let outputShape: [Int]
     let kernelParam: Parameter
     let biasParam: Parameter?
-    private let conv: Conv2DKernel
+    private let conv: any Convolution2D
     private let activation: ActivationKernel
     var output = Tensor(zeros: [0])
     private var z = Tensor(zeros: [0])          // pre-activation (only with a non-linear activation)
@@ -38,7 +38,7 @@ final class Conv2DLayer: NetworkLayer {
         }
         self.outputShape = layout == .nchw ? [spec.filters, g.outHeight, g.outWidth]
                                            : [g.outHeight, g.outWidth, spec.filters]
-        self.conv = Conv2DKernel(geometry: g, filters: spec.filters)
+        self.conv = makeConvolution2D(geometry: g, filters: spec.filters)
         self.activation = spec.activation.kernel(shape: outputShape)
         self.kernelParam = Parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c, spec.filters])
         self.biasParam = spec.useBias ? Parameter(layer: name, name: "bias", shape: [spec.filters]) : nil

@@ -1,0 +1,68 @@
+// Times the seed model's two convolutions (batch 256) with each algorithm: forward, backward
+// with and without the input gradient. Prints the median time of each and the rate in
+// "direct GFLOP/s" (the im2col multiply-adds x 2 / time), so the algorithms compare directly.
+//
+//   swift run -c release conv-bench [repetitions [winograd scratch floats]]
+import Foundation
+import Kernels
+
+let repetitions = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 7 : 7
+let batch = 256
+let scratchFloats = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) : nil
+
+struct Layer { let name: String; let filters: Int; let inputGradient: Bool; let geometry: WindowGeometry }
+let layers = [
+    Layer(name: "conv1 1->64 16x16 on 32x32", filters: 64, inputGradient: false,
+          geometry: WindowGeometry(layout: .nchw, channels: 1, inHeight: 32, inWidth: 32, kernel: (16, 16), strides: (1, 1), same: false)),
+    Layer(name: "conv2 64->128 16x16 on 17x17", filters: 128, inputGradient: true,
+          geometry: WindowGeometry(layout: .nchw, channels: 64, inHeight: 17, inWidth: 17, kernel: (16, 16), strides: (1, 1), same: false)),
+]
+
+func median(_ f: () -> Void) -> Double {
+    f()
+    var times: [Double] = []
+    for _ in 0..<repetitions {
+        let start = DispatchTime.now().uptimeNanoseconds
+        f()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
+    var g = SeededGenerator(seed: seed)
+    return (0..<n).map { _ in Float.random(in: -1...1, using: &g) }
+}
+
+print("batch \(batch), \(kernelWorkers) workers, median of \(repetitions)")
+for layer in layers {
+    let g = layer.geometry
+    let algorithms: [(String, any Convolution2D)] = [
+        ("im2col", Conv2DKernel(geometry: g, filters: layer.filters)),
+        ("winograd", scratchFloats.map { WinogradConv2DKernel(geometry: g, filters: layer.filters, maxScratchFloats: $0) }
+                        ?? WinogradConv2DKernel(geometry: g, filters: layer.filters)),
+    ]
+    let x = randomFloats(batch * g.inputCount, seed: 1)
+    let k = randomFloats(g.patchSize * layer.filters, seed: 2)
+    let b = randomFloats(layer.filters, seed: 3)
+    let dy = randomFloats(batch * g.positions * layer.filters, seed: 4)
+    let flop = 2.0 * Double(batch * g.positions * g.patchSize * layer.filters)
+    print(layer.name)
+    for (name, conv) in algorithms {
+        var y = [Float](repeating: 0, count: dy.count)
+        var dk = [Float](repeating: 0, count: k.count), db = [Float](repeating: 0, count: b.count)
+        var dx = [Float](repeating: 0, count: x.count)
+        let forward: Double = median { conv.forward(input: x, batch: batch, kernel: k, bias: b, output: &y) }
+        let backward: Double = median {
+            if layer.inputGradient {
+                conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db, gradInput: &dx)
+            } else {
+                conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db, gradInput: nil)
+            }
+        }
+        let passes = layer.inputGradient ? 2.0 : 1.0
+        print(String(format: "  %-9s forward %6.1f ms (%5.0f GFLOP/s)  backward %6.1f ms (%5.0f GFLOP/s)  step %6.1f ms",
+                     (name as NSString).utf8String!, forward * 1e3, flop / forward / 1e9, backward * 1e3, passes * flop / backward / 1e9,
+                     (forward + backward) * 1e3))
+    }
+}

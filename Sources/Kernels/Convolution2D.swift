@@ -1,0 +1,60 @@
+/// A 2-D convolution algorithm (cross-correlation, as Keras computes it) over a batch of samples
+/// laid out contiguously in the geometry's layout. Kernels are given and their gradients returned
+/// in Keras's layout (kh, kw, in, out) whatever the image layout.
+public protocol Convolution2D: AnyObject {
+    var geometry: WindowGeometry { get }
+    var filters: Int { get }
+
+    /// `output[b]` = conv(`input[b]`, kernel) + bias.
+    func forward(input: UnsafePointer<Float>, batch: Int, kernel: UnsafePointer<Float>,
+                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>)
+
+    /// Gradients of `forward` for the same `input` and `kernel`: adds the kernel gradient into
+    /// `gradKernel`, the bias gradient into `gradBias`, and, when `gradInput` is given, overwrites
+    /// it with the input gradient.
+    func backward(input: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
+                  kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
+                  gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?)
+}
+
+extension Convolution2D {
+    public var outputCount: Int { filters * geometry.positions }
+    public var kernelCount: Int { geometry.patchSize * filters }
+}
+
+/// The algorithm with the fewest multiply-adds for this shape: the paired Winograd transform for
+/// large stride-1 kernels (the seed's 16x16 convolutions: 0.56 and 0.63 of the direct products),
+/// im2col + GEMM for everything else.
+public func makeConvolution2D(geometry: WindowGeometry, filters: Int) -> any Convolution2D {
+    if WinogradConv2DKernel.savesWork(geometry) {
+        return WinogradConv2DKernel(geometry: geometry, filters: filters)
+    }
+    return Conv2DKernel(geometry: geometry, filters: filters)
+}
+
+/// gradBias[o] += the sum of `dy` over samples and positions for channel o, summed in Double in
+/// (sample, position) order, channels in parallel: the same result for every algorithm.
+func addConvBiasGradient(_ g: WindowGeometry, filters O: Int, _ dy: UnsafePointer<Float>, batch: Int,
+                         sums: inout [Double], into gradBias: UnsafeMutablePointer<Float>) {
+    let P = g.positions
+    if sums.count < O { sums = [Double](repeating: 0, count: O) }
+    sums.withUnsafeMutableBufferPointer { sums in
+        let sums = sums.baseAddress!
+        parallelFor(O, minimumWorkPerItem: batch * P) { o in
+            var total: Double = 0
+            for s in 0..<batch {
+                let d = dy + s * P * O
+                switch g.layout {
+                case .nhwc:
+                    for p in 0..<P { total += Double(d[p * O + o]) }
+                case .nchw:
+                    var acc: Float = 0
+                    for p in 0..<P { acc += d[o * P + p] }
+                    total += Double(acc)
+                }
+            }
+            sums[o] = total
+        }
+    }
+    for o in 0..<O { gradBias[o] += Float(sums[o]) }
+}
