@@ -69,31 +69,40 @@ public struct Adam: UpdateRule {
         var m = slots[0], v = slots[1]
         var vhat = vhatIndex >= 0 ? slots[vhatIndex] : []
         slots[0] = []; slots[1] = []
-        if flavor == .keras22 {
-            // keras/optimizers.py 2.2.4: float32 variables, `1. - beta` in float32.
-            let c1 = 1 - b1, c2 = 1 - b2
-            let lrT = lr * ((1 - b2Power).squareRoot() / (1 - b1Power))
-            for i in w.indices {
-                m[i] = b1 * m[i] + c1 * g[i]
-                v[i] = b2 * v[i] + c2 * (g[i] * g[i])
-                var denominatorV = v[i]
-                if ams { vhat[i] = max(vhat[i], v[i]); denominatorV = vhat[i] }
-                w[i] = w[i] - lrT * m[i] / (denominatorV.squareRoot() + eps)
+        let n = w.count
+        w.withUnsafeMutableBufferPointer { w in m.withUnsafeMutableBufferPointer { m in
+        v.withUnsafeMutableBufferPointer { v in vhat.withUnsafeMutableBufferPointer { vhat in g.withUnsafeBufferPointer { g in
+            let w = w.baseAddress!, m = m.baseAddress!, v = v.baseAddress!, g = g.baseAddress!, vhat = vhat.baseAddress
+            if flavor == .keras22 {
+                // keras/optimizers.py 2.2.4: float32 variables, `1. - beta` in float32.
+                let c1 = 1 - b1, c2 = 1 - b2
+                let lrT = lr * ((1 - b2Power).squareRoot() / (1 - b1Power))
+                forEachPiece(of: n) { range in
+                    for i in range {
+                        m[i] = b1 * m[i] + c1 * g[i]
+                        v[i] = b2 * v[i] + c2 * (g[i] * g[i])
+                        var denominatorV = v[i]
+                        if ams, let vhat { vhat[i] = max(vhat[i], v[i]); denominatorV = vhat[i] }
+                        w[i] = w[i] - lrT * m[i] / (denominatorV.squareRoot() + eps)
+                    }
+                }
+            } else {
+                // tf_keras/src/optimizers/adam.py and keras/src/optimizers/adam.py: `1 - beta` is
+                // computed in Python's double, then rounded to float32.
+                let c1 = Float(1 - beta1), c2 = Float(1 - beta2)
+                let alpha = lr * (1 - b2Power).squareRoot() / (1 - b1Power)
+                let epsHat = adaptiveEpsilon ? eps * (1 - b2Power).squareRoot() : eps
+                forEachPiece(of: n) { range in
+                    for i in range {
+                        m[i] += (g[i] - m[i]) * c1
+                        v[i] += (g[i] * g[i] - v[i]) * c2
+                        var denominatorV = v[i]
+                        if ams, let vhat { vhat[i] = max(vhat[i], v[i]); denominatorV = vhat[i] }
+                        w[i] -= (m[i] * alpha) / (denominatorV.squareRoot() + epsHat)
+                    }
+                }
             }
-        } else {
-            // tf_keras/src/optimizers/adam.py and keras/src/optimizers/adam.py: `1 - beta` is
-            // computed in Python's double, then rounded to float32.
-            let c1 = Float(1 - beta1), c2 = Float(1 - beta2)
-            let alpha = lr * (1 - b2Power).squareRoot() / (1 - b1Power)
-            let epsHat = adaptiveEpsilon ? eps * (1 - b2Power).squareRoot() : eps
-            for i in w.indices {
-                m[i] += (g[i] - m[i]) * c1
-                v[i] += (g[i] * g[i] - v[i]) * c2
-                var denominatorV = v[i]
-                if ams { vhat[i] = max(vhat[i], v[i]); denominatorV = vhat[i] }
-                w[i] -= (m[i] * alpha) / (denominatorV.squareRoot() + epsHat)
-            }
-        }
+        } } } } }
         slots[0] = m; slots[1] = v
         if vhatIndex >= 0 { slots[vhatIndex] = vhat }
     }
