@@ -61,8 +61,8 @@ for layer in layers {
             }
         }
         let passes = layer.inputGradient ? 2.0 : 1.0
-        print(String(format: "  %-9s forward %6.1f ms (%5.0f GFLOP/s)  backward %6.1f ms (%5.0f GFLOP/s)  step %6.1f ms",
-                     (name as NSString).utf8String!, forward * 1e3, flop / forward / 1e9, backward * 1e3, passes * flop / backward / 1e9,
+        print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "forward %6.1f ms (%5.0f GFLOP/s)  backward %6.1f ms (%5.0f GFLOP/s)  step %6.1f ms",
+                     forward * 1e3, flop / forward / 1e9, backward * 1e3, passes * flop / backward / 1e9,
                      (forward + backward) * 1e3))
     }
 }

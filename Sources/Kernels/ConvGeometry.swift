@@ -88,7 +88,7 @@ public func im2col(_ g: WindowGeometry, input x: UnsafePointer<Float>, col: Unsa
                         if ih < 0 || ih >= H {
                             dst.update(repeating: 0, count: kw)
                         } else if fullRow {
-                            dst.update(from: plane + ih * W + iw0, count: kw)
+                            copyRow(plane + ih * W + iw0, to: dst, count: kw)
                         } else {
                             let src = plane + ih * W
                             for j in 0..<kw {
@@ -158,4 +158,17 @@ public func col2im(_ g: WindowGeometry, col: UnsafePointer<Float>, gradInput dx:
             }
         }
     }
+}
+
+/// Copies a short row inline: a call to memmove per kernel row (8 or 16 floats) cost more than
+/// the copy itself.
+@inline(__always)
+func copyRow(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                    as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = src[i]; i += 1 }
 }

@@ -32,8 +32,8 @@ public func makeConvolution2D(geometry: WindowGeometry, filters: Int) -> any Con
     return Conv2DKernel(geometry: geometry, filters: filters)
 }
 
-/// gradBias[o] += the sum of `dy` over samples and positions for channel o, summed in Double in
-/// (sample, position) order, channels in parallel: the same result for every algorithm.
+/// gradBias[o] += the sum of `dy` over samples and positions for channel o: per sample in float
+/// (eight lanes), across samples in Double; channels in parallel. The same for every algorithm.
 func addConvBiasGradient(_ g: WindowGeometry, filters O: Int, _ dy: UnsafePointer<Float>, batch: Int,
                          sums: inout [Double], into gradBias: UnsafeMutablePointer<Float>) {
     let P = g.positions
@@ -48,13 +48,25 @@ func addConvBiasGradient(_ g: WindowGeometry, filters O: Int, _ dy: UnsafePointe
                 case .nhwc:
                     for p in 0..<P { total += Double(d[p * O + o]) }
                 case .nchw:
-                    var acc: Float = 0
-                    for p in 0..<P { acc += d[o * P + p] }
-                    total += Double(acc)
+                    total += Double(sumOfFloats(d + o * P, count: P))
                 }
             }
             sums[o] = total
         }
     }
     for o in 0..<O { gradBias[o] += Float(sums[o]) }
+}
+
+/// The sum of `count` floats, in eight lanes that are added at the end (a fixed order).
+@inline(__always)
+func sumOfFloats(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count { total += x[i]; i += 1 }
+    return total
 }

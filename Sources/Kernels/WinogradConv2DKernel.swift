@@ -86,6 +86,7 @@ public final class WinogradConv2DKernel: Convolution2D {
         let bias = bias ?? UnsafePointer(zeros.pointer)
         eachWorker(batch: batch) { ws, samples in
             let padded = ws.padded.reserve(transforms.paddedCount + simdSlack)
+            let rows = ws.rows.reserve(outputCount)
             for b0 in stride(from: samples.lowerBound, to: samples.upperBound, by: samplesPerChunk) {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(9 * nb * I), m = ws.products.reserve(9 * nb * P * O)
@@ -100,7 +101,7 @@ public final class WinogradConv2DKernel: Convolution2D {
                 }
                 for s in 0..<nb {
                     transforms.combineOutputs(m + s * P * O, componentStride: nb * P * O, bias: bias,
-                                              into: output + (b0 + s) * outputCount)
+                                              rows: rows, into: output + (b0 + s) * outputCount)
                 }
             }
         }
@@ -116,13 +117,15 @@ public final class WinogradConv2DKernel: Convolution2D {
         eachWorker(batch: batch) { ws, samples in
             let du = ws.gradKernels.reserve(9 * K * O)
             let padded = ws.padded.reserve(transforms.paddedCount + simdSlack)
+            let rows = ws.rows.reserve(outputCount)
             for b0 in stride(from: samples.lowerBound, to: samples.upperBound, by: samplesPerChunk) {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(9 * nb * I), dm = ws.products.reserve(9 * nb * P * O)
                 for s in 0..<nb {
                     transforms.pad(x + (b0 + s) * geometry.inputCount, into: padded)
                     transforms.transformInput(padded, into: v + s * I, componentStride: nb * I)
-                    transforms.gradOutputComponents(dy + (b0 + s) * outputCount, into: dm + s * P * O, componentStride: nb * P * O)
+                    transforms.gradOutputComponents(dy + (b0 + s) * outputCount, rows: rows,
+                                                    into: dm + s * P * O, componentStride: nb * P * O)
                 }
                 for ab in 0..<9 {
                     let vab = v + ab * nb * I, dmab = dm + ab * nb * P * O
@@ -169,6 +172,7 @@ public final class WinogradConv2DKernel: Convolution2D {
 /// One worker's scratch for `WinogradConv2DKernel`.
 final class WinogradScratch: @unchecked Sendable {
     let padded = FloatScratch()       // one sample, zero-padded (C, Hp, Wp), or its gradient
+    let rows = FloatScratch()         // one sample's output (or its gradient) as (positions, filters)
     let images = FloatScratch()       // nine component images per sample, component-major
     let col = FloatScratch()          // one component's im2col
     let products = FloatScratch()     // nine (pairs, filters) products (or their gradients) per sample

@@ -26,11 +26,6 @@ struct WinogradTransforms {
         let g = outer
         return g.layout == .nchw ? (g.inHeight * g.inWidth, g.inWidth, 1) : (1, g.inWidth * g.channels, g.channels)
     }
-    private var outputStrides: (o: Int, h: Int, w: Int) {
-        let g = outer
-        return g.layout == .nchw ? (g.outHeight * g.outWidth, g.outWidth, 1) : (1, g.outWidth * filters, filters)
-    }
-
     /// One sample into `padded` (C, Hp, Wp), the image at (padTop, padLeft), zeros around it.
     func pad(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
         let g = outer, Hp = paddedHeight, Wp = paddedWidth, s = inputStrides
@@ -133,53 +128,88 @@ struct WinogradTransforms {
     }
 
     /// One sample's output from the nine components' products (`m[ab * componentStride]`: rows
-    /// (t1, t2) of output pairs, columns o), plus `bias` (zeros when the layer has none).
+    /// (t1, t2) of output pairs, columns o), plus `bias` (zeros when the layer has none). The
+    /// output is built as (Ho, Wo, O) rows, eight filters at a time: in place under NHWC, in
+    /// `rows` and then transposed under NCHW.
     func combineOutputs(_ m: UnsafePointer<Float>, componentStride cs: Int, bias: UnsafePointer<Float>,
-                        into y: UnsafeMutablePointer<Float>) {
-        let T1 = inner.outHeight, T2 = inner.outWidth, O = filters, s = outputStrides
+                        rows: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let T1 = inner.outHeight, T2 = inner.outWidth, O = filters, Ho = outer.outHeight, Wo = outer.outWidth
+        let dst = outer.layout == .nhwc ? y : rows
+        let vectorFilters = O - O % 8
         for t1 in 0..<T1 {
-            let h = 2 * t1, lower = h + 1 < outer.outHeight
+            let h = 2 * t1, lower = h + 1 < Ho
             for t2 in 0..<T2 {
-                let w = 2 * t2, right = w + 1 < outer.outWidth
+                let w = 2 * t2, right = w + 1 < Wo
                 let r = m + (t1 * T2 + t2) * O
-                let y00 = y + h * s.h + w * s.w, y01 = y00 + s.w, y10 = y00 + s.h, y11 = y10 + s.w
-                for o in 0..<O {
-                    // A^T along columns, then along rows.
-                    let m0 = r[o], m1 = r[cs + o], m2 = r[2 * cs + o]
-                    let m3 = r[3 * cs + o], m4 = r[4 * cs + o], m5 = r[5 * cs + o]
-                    let m6 = r[6 * cs + o], m7 = r[7 * cs + o], m8 = r[8 * cs + o]
-                    let c00 = m0 + m1, c01 = m1 + m2, c10 = m3 + m4, c11 = m4 + m5, c20 = m6 + m7, c21 = m7 + m8
-                    let b = bias[o], at = o * s.o
-                    y00[at] = (c00 + c10) + b
-                    if right { y01[at] = (c01 + c11) + b }
+                let y00 = dst + (h * Wo + w) * O, y01 = y00 + O, y10 = y00 + Wo * O, y11 = y10 + O
+                // A^T along columns, then along rows.
+                for o in stride(from: 0, to: vectorFilters, by: 8) {
+                    let m1 = load(r + cs + o), m4 = load(r + 4 * cs + o), m7 = load(r + 7 * cs + o)
+                    let c00 = load(r + o) + m1, c01 = m1 + load(r + 2 * cs + o)
+                    let c10 = load(r + 3 * cs + o) + m4, c11 = m4 + load(r + 5 * cs + o)
+                    let c20 = load(r + 6 * cs + o) + m7, c21 = m7 + load(r + 8 * cs + o)
+                    let b = load(bias + o)
+                    store((c00 + c10) + b, y00 + o)
+                    if right { store((c01 + c11) + b, y01 + o) }
                     if lower {
-                        y10[at] = (c10 + c20) + b
-                        if right { y11[at] = (c11 + c21) + b }
+                        store((c10 + c20) + b, y10 + o)
+                        if right { store((c11 + c21) + b, y11 + o) }
+                    }
+                }
+                for o in vectorFilters..<O {
+                    let m1 = r[cs + o], m4 = r[4 * cs + o], m7 = r[7 * cs + o]
+                    let c00 = r[o] + m1, c01 = m1 + r[2 * cs + o]
+                    let c10 = r[3 * cs + o] + m4, c11 = m4 + r[5 * cs + o]
+                    let c20 = r[6 * cs + o] + m7, c21 = m7 + r[8 * cs + o]
+                    let b = bias[o]
+                    y00[o] = (c00 + c10) + b
+                    if right { y01[o] = (c01 + c11) + b }
+                    if lower {
+                        y10[o] = (c10 + c20) + b
+                        if right { y11[o] = (c11 + c21) + b }
                     }
                 }
             }
         }
+        if outer.layout == .nchw { transpose(rows, rows: Ho * Wo, columns: O, into: y) }
     }
 
     /// The adjoint of `combineOutputs`: one sample's output gradient as the nine components'
-    /// (t1 * T2 + t2, o) matrices.
-    func gradOutputComponents(_ dy: UnsafePointer<Float>, into dm: UnsafeMutablePointer<Float>, componentStride cs: Int) {
-        let T1 = inner.outHeight, T2 = inner.outWidth, O = filters, s = outputStrides
+    /// (t1 * T2 + t2, o) matrices; under NCHW the gradient is first transposed into `rows`.
+    func gradOutputComponents(_ dy: UnsafePointer<Float>, rows: UnsafeMutablePointer<Float>,
+                              into dm: UnsafeMutablePointer<Float>, componentStride cs: Int) {
+        let T1 = inner.outHeight, T2 = inner.outWidth, O = filters, Ho = outer.outHeight, Wo = outer.outWidth
+        let src: UnsafePointer<Float>
+        if outer.layout == .nchw {
+            transpose(dy, rows: O, columns: Ho * Wo, into: rows)
+            src = UnsafePointer(rows)
+        } else {
+            src = dy
+        }
+        let vectorFilters = O - O % 8
         for t1 in 0..<T1 {
-            let h = 2 * t1, lower = h + 1 < outer.outHeight
+            let h = 2 * t1, lower = h + 1 < Ho
             for t2 in 0..<T2 {
-                let w = 2 * t2, right = w + 1 < outer.outWidth
+                let w = 2 * t2, right = w + 1 < Wo
                 let r = dm + (t1 * T2 + t2) * O
-                let y00 = dy + h * s.h + w * s.w, y01 = y00 + s.w, y10 = y00 + s.h, y11 = y10 + s.w
-                for o in 0..<O {
-                    let at = o * s.o
-                    let d00 = y00[at], d01 = right ? y01[at] : 0
-                    let d10 = lower ? y10[at] : 0, d11 = lower && right ? y11[at] : 0
-                    // A along columns, then along rows.
-                    let g00 = d00, g01 = d00 + d01, g02 = d01, g10 = d10, g11 = d10 + d11, g12 = d11
-                    r[o] = g00; r[cs + o] = g01; r[2 * cs + o] = g02
-                    r[3 * cs + o] = g00 + g10; r[4 * cs + o] = g01 + g11; r[5 * cs + o] = g02 + g12
-                    r[6 * cs + o] = g10; r[7 * cs + o] = g11; r[8 * cs + o] = g12
+                let y00 = src + (h * Wo + w) * O, y01 = y00 + O, y10 = y00 + Wo * O, y11 = y10 + O
+                // A along columns, then along rows.
+                for o in stride(from: 0, to: vectorFilters, by: 8) {
+                    let zero = SIMD8<Float>(repeating: 0)
+                    let d00 = load(y00 + o), d01 = right ? load(y01 + o) : zero
+                    let d10 = lower ? load(y10 + o) : zero, d11 = lower && right ? load(y11 + o) : zero
+                    let g01 = d00 + d01, g11 = d10 + d11
+                    store(d00, r + o); store(g01, r + cs + o); store(d01, r + 2 * cs + o)
+                    store(d00 + d10, r + 3 * cs + o); store(g01 + g11, r + 4 * cs + o); store(d01 + d11, r + 5 * cs + o)
+                    store(d10, r + 6 * cs + o); store(g11, r + 7 * cs + o); store(d11, r + 8 * cs + o)
+                }
+                for o in vectorFilters..<O {
+                    let d00 = y00[o], d01 = right ? y01[o] : 0
+                    let d10 = lower ? y10[o] : 0, d11 = lower && right ? y11[o] : 0
+                    let g01 = d00 + d01, g11 = d10 + d11
+                    r[o] = d00; r[cs + o] = g01; r[2 * cs + o] = d01
+                    r[3 * cs + o] = d00 + d10; r[4 * cs + o] = g01 + g11; r[5 * cs + o] = d01 + d11
+                    r[6 * cs + o] = d10; r[7 * cs + o] = g11; r[8 * cs + o] = d11
                 }
             }
         }
@@ -293,4 +323,18 @@ func addVectors(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, 
     let vectorCount = count - count % 8
     for i in stride(from: 0, to: vectorCount, by: 8) { add(load(x + i), y + i) }
     for i in vectorCount..<count { y[i] += x[i] }
+}
+
+/// `dst` (columns, rows) = the transpose of `src` (rows, columns).
+/// In 8 x 8 blocks, so that both sides stay within a few cache lines.
+func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
+    for r0 in stride(from: 0, to: rows, by: 8) {
+        let r1 = min(r0 + 8, rows)
+        for c0 in stride(from: 0, to: columns, by: 8) {
+            for c in c0..<min(c0 + 8, columns) {
+                let d = dst + c * rows
+                for r in r0..<r1 { d[r] = src[r * columns + c] }
+            }
+        }
+    }
 }
