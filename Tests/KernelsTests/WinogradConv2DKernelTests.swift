@@ -94,6 +94,28 @@ final class WinogradConv2DKernelTests: XCTestCase {
         }
     }
 
+    /// Rounding on the seed's two layers against Double. The transforms only add and subtract,
+    /// but each of the nine components is a full-size sum and the output adds four of them:
+    /// measured 4e-7 (the same as im2col) on the first layer, 2.8e-6 (9x im2col's 3e-7) on the
+    /// second. Bounded here so that a change to the transforms cannot silently cost more.
+    func testRoundingOnTheSeedsLayers() {
+        for (c, h, o) in [(1, 32, 16), (64, 17, 8)] {
+            let g = WindowGeometry(layout: .nchw, channels: c, inHeight: h, inWidth: h, kernel: (16, 16), strides: (1, 1), same: false)
+            let img = RefImage(channelsFirst: true, c: c, h: h, w: h)
+            let x = randomValues(2 * img.count, seed: 1), k = randomValues(16 * 16 * c * o, seed: 2)
+            let ref = refConv(x, batch: 2, img: img, kernel: k, bias: nil, kh: 16, kw: 16, filters: o, strides: (1, 1), same: false).y
+            func error(_ conv: any Convolution2D) -> Double {
+                var y = [Float](repeating: .nan, count: ref.count)
+                conv.forward(input: x.map(Float.init), batch: 2, kernel: k.map(Float.init), bias: nil, output: &y)
+                return relativeError(y.map(Double.init), ref)
+            }
+            let direct = error(Conv2DKernel(geometry: g, filters: o)), winograd = error(WinogradConv2DKernel(geometry: g, filters: o))
+            print("rounding, \(c) channels: Winograd \(winograd), im2col \(direct)")
+            XCTAssertLessThan(winograd, 5e-6, "\(c) channels")
+            XCTAssertLessThan(winograd, 15 * direct, "\(c) channels")
+        }
+    }
+
     func testWorkerCountsAgreeAndEachIsDeterministic() {
         func run(_ t: Case, workers: Int, batch: Int) -> [Float] {
             let g = geometry(t)
