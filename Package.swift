@@ -35,6 +35,7 @@ let package = Package(
 
         // Benchmarks: commands that print timings; nothing gates on them.
         .executableTarget(name: "conv-bench", dependencies: ["Kernels"], path: "Benchmarks/ConvBench"),
+        .executableTarget(name: "file-bench", dependencies: ["KerasFile", "Network"], path: "Benchmarks/FileBench"),
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),

@@ -17,7 +17,9 @@ python="$repo/.venv/bin/python"
 model="fixtures/broken-lines-start.h5"
 [[ -x "$python" ]] || { echo "bench: no .venv; run tools/setup_venv.sh first" >&2; exit 2; }
 
-swift build -c release --scratch-path "$scratch" --product relapse >/dev/null
+for product in relapse file-bench; do
+    swift build -c release --scratch-path "$scratch" --product "$product" >/dev/null
+done
 relapse="$scratch/release/relapse"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -44,16 +46,11 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# Files: Relapse's times are whole processes (start-up included), so they are upper bounds:
-# `inspect` loads the model; `resave` loads a trained checkpoint (weights + Adam state) and writes it.
+# Files, in process on both sides: loading the seed model into a runnable network with its
+# weights (tf-keras: load_model), and writing a trained checkpoint with its Adam state
+# (tf-keras: model.save to h5).
 checkpoint="$(ls "$work"/run-1/epoch-*.h5 | tail -1)"
-for i in 1 2 3 4 5; do
-    for cmd in "inspect $model" "resave $checkpoint $work/resaved.h5"; do
-        start=$(date +%s.%N)
-        "$relapse" $cmd >/dev/null
-        echo "relapse ${cmd%% *}_ms $(echo "($(date +%s.%N) - $start) * 1000" | bc)"
-    done
-done >"$work/files.log"
+"$scratch/release/file-bench" "$model" "$checkpoint" 5 >"$work/files.log"
 "$python" tools/bench_keras.py files "$model" "$checkpoint" 5 >>"$work/files.log" 2>/dev/null
 echo "files: checkpoint $(($(stat -c %s "$checkpoint") / 1000000)) MB (weights + Adam state)"
 python3 - "$work/files.log" <<'PY'
