@@ -114,15 +114,19 @@ struct WinogradTransforms {
                 }
             }
         }
-        let g = outer, st = inputStrides
+        // Back to image order: padded column p is even column p / 2 or odd column p / 2.
+        let g = outer, st = inputStrides, W = g.inWidth, first = g.padLeft % 2
         for c in 0..<g.channels {
             for h in 0..<g.inHeight {
-                let row = padded + (c * Hp + h + g.padTop) * Wp
+                let row = padded + (c * Hp + h + g.padTop) * Wp + g.padLeft / 2
+                let even = first == 0 ? row : row + Ws + 1, odd = first == 0 ? row + Ws + 1 : row + 1
                 let dst = dx + c * st.c + h * st.h
-                for w in 0..<g.inWidth {
-                    let p = w + g.padLeft
-                    dst[w * st.w] = p % 2 == 0 ? row[p / 2] : row[Ws + 1 + p / 2]
+                if st.w == 1 {
+                    for k in 0..<(W / 2) { dst[2 * k] = even[k]; dst[2 * k + 1] = odd[k] }
+                } else {
+                    for k in 0..<(W / 2) { dst[2 * k * st.w] = even[k]; dst[(2 * k + 1) * st.w] = odd[k] }
                 }
+                if W % 2 == 1 { dst[(W - 1) * st.w] = even[W / 2] }
             }
         }
     }
