@@ -1,6 +1,7 @@
-// Times the seed model's two convolutions (batch 256) with each algorithm: forward, backward
-// with and without the input gradient. Prints the median time of each and the rate in
-// "direct GFLOP/s" (the im2col multiply-adds x 2 / time), so the algorithms compare directly.
+// Times the seed model's two convolutions and two common 3x3 ones (batch 256) with each
+// algorithm that applies: forward, backward with or without the input gradient. Prints the
+// median time of each and the rate in "direct GFLOP/s" (the im2col multiply-adds x 2 / time),
+// so the algorithms compare directly.
 //
 //   swift run -c release conv-bench [repetitions [winograd scratch floats]]
 import Foundation
@@ -16,6 +17,11 @@ let layers = [
           geometry: WindowGeometry(layout: .nchw, channels: 1, inHeight: 32, inWidth: 32, kernel: (16, 16), strides: (1, 1), same: false)),
     Layer(name: "conv2 64->128 16x16 on 17x17", filters: 128, inputGradient: true,
           geometry: WindowGeometry(layout: .nchw, channels: 64, inHeight: 17, inWidth: 17, kernel: (16, 16), strides: (1, 1), same: false)),
+    // Common small kernels (channels_last, same padding): im2col + GEMM.
+    Layer(name: "3x3 32->32 on 32x32, stride 1", filters: 32, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)),
+    Layer(name: "3x3 32->64 on 32x32, stride 2", filters: 64, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (2, 2), same: true)),
 ]
 
 func median(_ f: () -> Void) -> Double {
@@ -37,11 +43,11 @@ func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
 print("batch \(batch), \(kernelWorkers) workers, median of \(repetitions)")
 for layer in layers {
     let g = layer.geometry
-    let algorithms: [(String, any Convolution2D)] = [
-        ("im2col", Conv2DKernel(geometry: g, filters: layer.filters)),
-        ("winograd", scratchFloats.map { WinogradConv2DKernel(geometry: g, filters: layer.filters, maxScratchFloats: $0) }
-                        ?? WinogradConv2DKernel(geometry: g, filters: layer.filters)),
-    ]
+    var algorithms: [(String, any Convolution2D)] = [("im2col", Conv2DKernel(geometry: g, filters: layer.filters))]
+    if WinogradConv2DKernel.savesWork(g) {
+        algorithms.append(("winograd", scratchFloats.map { WinogradConv2DKernel(geometry: g, filters: layer.filters, maxScratchFloats: $0) }
+                                       ?? WinogradConv2DKernel(geometry: g, filters: layer.filters)))
+    }
     let x = randomFloats(batch * g.inputCount, seed: 1)
     let k = randomFloats(g.patchSize * layer.filters, seed: 2)
     let b = randomFloats(layer.filters, seed: 3)
