@@ -111,8 +111,10 @@ final class WinogradConv2DKernelTests: XCTestCase {
             }
             let direct = error(Conv2DKernel(geometry: g, filters: o)), winograd = error(WinogradConv2DKernel(geometry: g, filters: o))
             print("rounding, \(c) channels: Winograd \(winograd), im2col \(direct)")
-            XCTAssertLessThan(winograd, 5e-6, "\(c) channels")
-            XCTAssertLessThan(winograd, 15 * direct, "\(c) channels")
+            // About twice the measured values: room for another CPU's GEMM kernels to sum in
+            // another order, not for a transform with larger coefficients (F(2, 4) measured 26x).
+            XCTAssertLessThan(winograd, 6e-6, "\(c) channels")
+            XCTAssertLessThan(winograd, 20 * direct, "\(c) channels")
         }
     }
 
