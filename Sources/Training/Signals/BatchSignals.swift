@@ -11,15 +11,14 @@ struct BatchSignals {
     private var saturated = 0
     private var samples = 0
     private var measuresSaturation = false
+    private var pieceSums: [Double] = []
 
     /// Reads the gradients and output the network holds after a training step.
     mutating func record(_ network: Network) {
         var squares = 0.0
         for variable in network.variables {
             let n = variable.gradient.count
-            variable.gradient.withPointer { g in
-                for i in 0..<n { squares += Double(g[i]) * Double(g[i]) }
-            }
+            variable.gradient.withPointer { g in squares += sumOfSquares(g, count: n) }
         }
         let norm = squares.squareRoot()
         gradientNormSum += norm
@@ -37,6 +36,31 @@ struct BatchSignals {
             }
         }
         samples += rows
+    }
+
+    /// The sum of squares in Double, in pieces of a fixed size spread over the cores and added in
+    /// order: the same value whatever the core count (it is part of the bit-identical history).
+    private mutating func sumOfSquares(_ g: UnsafePointer<Float>, count n: Int) -> Double {
+        let piece = 1 << 15, pieces = (n + piece - 1) / piece
+        if pieceSums.count < pieces { pieceSums = [Double](repeating: 0, count: pieces) }
+        pieceSums.withUnsafeMutableBufferPointer { sums in
+            let sums = sums.baseAddress!
+            parallelFor(pieces, minimumWorkPerItem: piece) { p in
+                let end = min(n, (p + 1) * piece)
+                var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+                var i = p * piece
+                while i + 4 <= end {
+                    let x0 = Double(g[i]), x1 = Double(g[i + 1]), x2 = Double(g[i + 2]), x3 = Double(g[i + 3])
+                    a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3
+                    i += 4
+                }
+                while i < end { let x = Double(g[i]); a0 += x * x; i += 1 }
+                sums[p] = (a0 + a1) + (a2 + a3)
+            }
+        }
+        var total = 0.0
+        for p in 0..<pieces { total += pieceSums[p] }
+        return total
     }
 
     /// `grad_norm` is the mean over the epoch's batches, `grad_norm_max` the largest.
