@@ -52,17 +52,11 @@ public final class Conv2DKernel: Convolution2D {
         return UnsafePointer(dst)
     }
 
-    /// Runs `body(worker, samples)` for every worker with samples, in parallel.
-    private func eachWorker(batch: Int, _ body: (ConvScratch, Range<Int>) -> Void) {
-        let n = min(workers, batch)
-        parallelFor(n) { w in body(scratch[w], sampleRange(worker: w, of: n, batch: batch)) }
-    }
-
     public func forward(input: UnsafePointer<Float>, batch: Int, kernel: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let w = gemmKernel(kernel)
         let plan = ConvPlan(geometry: geometry, filters: filters, samplesPerChunk: samplesPerChunk)
-        eachWorker(batch: batch) { ws, samples in
+        forEachWorker(scratch, batch: batch) { ws, samples in
             plan.forward(ws, samples: samples, input: input, kernel: w, bias: bias, output: output)
         }
     }
@@ -74,7 +68,7 @@ public final class Conv2DKernel: Convolution2D {
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         let w = gradInput == nil ? kernel : gemmKernel(kernel)
         let plan = ConvPlan(geometry: geometry, filters: filters, samplesPerChunk: samplesPerChunk)
-        eachWorker(batch: batch) { ws, samples in
+        forEachWorker(scratch, batch: batch) { ws, samples in
             plan.backward(ws, samples: samples, input: input, gradOutput: dy, kernel: w, gradInput: gradInput)
         }
         addPartialKernelGradients(workers: min(workers, batch), into: gradKernel)

@@ -13,17 +13,13 @@ struct ConvPlan {
     let filters: Int
     let samplesPerChunk: Int
 
-    private func chunks(_ samples: Range<Int>) -> StrideTo<Int> {
-        stride(from: samples.lowerBound, to: samples.upperBound, by: samplesPerChunk)
-    }
-
     func forward(_ ws: ConvScratch, samples: Range<Int>, input: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let g = geometry, P = g.positions, K = g.patchSize, O = filters
         let n = min(samplesPerChunk, samples.count)
         let col = ws.col.reserve(n * P * K)
         let t = g.layout == .nchw ? ws.rows.reserve(n * P * O) : col
-        for b0 in chunks(samples) {
+        for b0 in chunkStarts(samples, size: samplesPerChunk) {
             let nb = min(samplesPerChunk, samples.upperBound - b0)
             for s in 0..<nb { im2col(g, input: input + (b0 + s) * g.inputCount, col: col + s * P * K) }
             switch g.layout {
@@ -61,7 +57,7 @@ struct ConvPlan {
         let col = ws.col.reserve(n * P * K)
         let t = g.layout == .nchw ? ws.rows.reserve(n * P * O) : col
         let gw = ws.gradKernel.reserve(K * O)
-        for b0 in chunks(samples) {
+        for b0 in chunkStarts(samples, size: samplesPerChunk) {
             let nb = min(samplesPerChunk, samples.upperBound - b0)
             for s in 0..<nb { im2col(g, input: input + (b0 + s) * g.inputCount, col: col + s * P * K) }
             // dY as a (chunk * positions, filters) matrix.
@@ -70,11 +66,7 @@ struct ConvPlan {
             case .nhwc:
                 dyRows = dy + b0 * P * O
             case .nchw:
-                for s in 0..<nb {
-                    let src = dy + (b0 + s) * O * P
-                    let dst = t + s * P * O
-                    for o in 0..<O { for p in 0..<P { dst[p * O + o] = src[o * P + p] } }
-                }
+                for s in 0..<nb { transpose(dy + (b0 + s) * O * P, rows: O, columns: P, into: t + s * P * O) }
                 dyRows = UnsafePointer(t)
             }
             // dW (K, O) += col^T (K, nb*P) * dY (nb*P, O), from zero at this worker's first chunk.

@@ -63,11 +63,6 @@ public final class WinogradConv2DKernel: Convolution2D {
         return UnsafePointer(u)
     }
 
-    private func eachWorker(batch: Int, _ body: (WinogradScratch, Range<Int>) -> Void) {
-        let n = min(workers, batch)
-        parallelFor(n) { w in body(scratch[w], sampleRange(worker: w, of: n, batch: batch)) }
-    }
-
     /// The patch matrix of component image(s) `v` (nb samples): the images themselves, or their
     /// im2col in `col`.
     private func patches(_ v: UnsafeMutablePointer<Float>, samples nb: Int, col: FloatScratch) -> UnsafeMutablePointer<Float> {
@@ -84,10 +79,10 @@ public final class WinogradConv2DKernel: Convolution2D {
         let u = componentKernels(kernel)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
         let bias = bias ?? UnsafePointer(zeros.pointer)
-        eachWorker(batch: batch) { ws, samples in
+        forEachWorker(scratch, batch: batch) { ws, samples in
             let padded = ws.padded.reserve(transforms.paddedCount + simdSlack)
             let rows = ws.rows.reserve(outputCount)
-            for b0 in stride(from: samples.lowerBound, to: samples.upperBound, by: samplesPerChunk) {
+            for b0 in chunkStarts(samples, size: samplesPerChunk) {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(9 * nb * I), m = ws.products.reserve(9 * nb * P * O)
                 for s in 0..<nb {
@@ -114,11 +109,11 @@ public final class WinogradConv2DKernel: Convolution2D {
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         let u = gradInput == nil ? nil : componentKernels(kernel)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
-        eachWorker(batch: batch) { ws, samples in
+        forEachWorker(scratch, batch: batch) { ws, samples in
             let du = ws.gradKernels.reserve(9 * K * O)
             let padded = ws.padded.reserve(transforms.paddedCount + simdSlack)
             let rows = ws.rows.reserve(outputCount)
-            for b0 in stride(from: samples.lowerBound, to: samples.upperBound, by: samplesPerChunk) {
+            for b0 in chunkStarts(samples, size: samplesPerChunk) {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(9 * nb * I), dm = ws.products.reserve(9 * nb * P * O)
                 for s in 0..<nb {

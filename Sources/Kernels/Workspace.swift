@@ -30,3 +30,15 @@ final class FloatScratch: @unchecked Sendable {
 func sampleRange(worker w: Int, of count: Int, batch: Int) -> Range<Int> {
     (w * batch / count)..<((w + 1) * batch / count)
 }
+
+/// Runs `body(scratch[w], samples)` in parallel for every worker that gets samples of `batch`:
+/// one worker per scratch, each with its `sampleRange`.
+func forEachWorker<Scratch>(_ scratch: [Scratch], batch: Int, _ body: (Scratch, Range<Int>) -> Void) {
+    let n = min(scratch.count, batch)
+    parallelFor(n) { w in body(scratch[w], sampleRange(worker: w, of: n, batch: batch)) }
+}
+
+/// The first sample of each chunk of at most `size` samples in `samples`.
+func chunkStarts(_ samples: Range<Int>, size: Int) -> StrideTo<Int> {
+    stride(from: samples.lowerBound, to: samples.upperBound, by: size)
+}
