@@ -7,7 +7,7 @@ import XCTest
 /// both layouts, and the case where the inner kernel covers the whole pair grid (one GEMM per
 /// component, as in the seed's second layer).
 final class WinogradConv2DKernelTests: XCTestCase {
-    typealias Case = Conv2DKernelTests.Case
+    typealias Case = ConvCase
 
     static let cases: [Case] = [
         Case(cf: true, c: 2, h: 9, w: 8, o: 3, kh: 4, kw: 4, s: (1, 1), same: false),     // even outputs 6x5
@@ -22,11 +22,6 @@ final class WinogradConv2DKernelTests: XCTestCase {
         Case(cf: false, c: 1, h: 4, w: 18, o: 9, kh: 2, kw: 3, s: (1, 1), same: true),
     ]
 
-    func geometry(_ t: Case) -> WindowGeometry {
-        WindowGeometry(layout: t.cf ? .nchw : .nhwc, channels: t.c, inHeight: t.h, inWidth: t.w,
-                       kernel: (t.kh, t.kw), strides: t.s, same: t.same)
-    }
-
     func testChosenForTheSeedsLayersOnly() {
         let conv1 = WindowGeometry(layout: .nchw, channels: 1, inHeight: 32, inWidth: 32, kernel: (16, 16), strides: (1, 1), same: false)
         let conv2 = WindowGeometry(layout: .nchw, channels: 64, inHeight: 17, inWidth: 17, kernel: (16, 16), strides: (1, 1), same: false)
@@ -40,57 +35,15 @@ final class WinogradConv2DKernelTests: XCTestCase {
     }
 
     func testForwardMatchesDirectConvolution() {
-        for (n, t) in Self.cases.enumerated() {
-            let batch = 3
-            let img = RefImage(channelsFirst: t.cf, c: t.c, h: t.h, w: t.w)
-            let x = randomValues(batch * img.count, seed: UInt64(n) + 110)
-            let k = randomValues(t.kh * t.kw * t.c * t.o, seed: UInt64(n) + 120)
-            let b = randomValues(t.o, seed: UInt64(n) + 130)
-            for bias in [b, nil] {
-                let ref = refConv(x, batch: batch, img: img, kernel: k, bias: bias, kh: t.kh, kw: t.kw, filters: t.o, strides: t.s, same: t.same)
-                // One sample per chunk, and the whole batch in one chunk.
-                for scratch in [1, 1 << 22] {
-                    let conv = WinogradConv2DKernel(geometry: geometry(t), filters: t.o, maxScratchFloats: scratch)
-                    XCTAssertEqual(conv.outputCount, ref.y.count / batch)
-                    var y = [Float](repeating: .nan, count: ref.y.count)
-                    conv.forward(input: x.map(Float.init), batch: batch, kernel: k.map(Float.init),
-                                 bias: bias?.map(Float.init), output: &y)
-                    XCTAssertLessThan(relativeError(y.map(Double.init), ref.y), 1e-5, "case \(n) bias \(bias != nil)")
-                }
-            }
+        // One sample per chunk, and the whole batch in one chunk.
+        checkForwardMatchesDirectConvolution(Self.cases, seed: 110) { t in
+            [1, 1 << 22].map { WinogradConv2DKernel(geometry: t.geometry, filters: t.o, maxScratchFloats: $0) }
         }
     }
 
     func testBackwardMatchesFiniteDifferences() {
-        for (n, t) in Self.cases.enumerated() {
-            let batch = 2
-            let img = RefImage(channelsFirst: t.cf, c: t.c, h: t.h, w: t.w)
-            let x = randomValues(batch * img.count, seed: UInt64(n) + 140)
-            let k = randomValues(t.kh * t.kw * t.c * t.o, seed: UInt64(n) + 150)
-            let b = randomValues(t.o, seed: UInt64(n) + 160)
-            func conv(_ x: [Double], _ k: [Double], _ b: [Double]) -> [Double] {
-                refConv(x, batch: batch, img: img, kernel: k, bias: b, kh: t.kh, kw: t.kw, filters: t.o, strides: t.s, same: t.same).y
-            }
-            let r = randomValues(conv(x, k, b).count, seed: UInt64(n) + 170)   // L = sum(r * y)
-            let gx = finiteDifferences({ dot(r, conv($0, k, b)) }, at: x)
-            let gk = finiteDifferences({ dot(r, conv(x, $0, b)) }, at: k)
-            let gb = finiteDifferences({ dot(r, conv(x, k, $0)) }, at: b)
-            for scratch in [1, 1 << 22] {
-                let kernel = WinogradConv2DKernel(geometry: geometry(t), filters: t.o, maxScratchFloats: scratch)
-                let start: Float = 0.25   // gradients are added to what is there
-                var dk = [Float](repeating: start, count: k.count), db = [Float](repeating: start, count: b.count)
-                var dx = [Float](repeating: .nan, count: x.count)
-                kernel.backward(input: x.map(Float.init), gradOutput: r.map(Float.init), batch: batch, kernel: k.map(Float.init),
-                                gradKernel: &dk, gradBias: &db, gradInput: &dx)
-                XCTAssertLessThan(relativeError(dx.map(Double.init), gx), 1e-4, "case \(n) dx")
-                XCTAssertLessThan(relativeError(dk.map { Double($0 - start) }, gk), 1e-4, "case \(n) dk")
-                XCTAssertLessThan(relativeError(db.map { Double($0 - start) }, gb), 1e-4, "case \(n) db")
-                // Without the input gradient, the same kernel gradient.
-                var dk2 = [Float](repeating: start, count: k.count)
-                kernel.backward(input: x.map(Float.init), gradOutput: r.map(Float.init), batch: batch, kernel: k.map(Float.init),
-                                gradKernel: &dk2, gradBias: nil, gradInput: nil)
-                XCTAssertEqual(dk2, dk, "case \(n)")
-            }
+        checkBackwardMatchesFiniteDifferences(Self.cases, seed: 140) { t in
+            [1, 1 << 22].map { WinogradConv2DKernel(geometry: t.geometry, filters: t.o, maxScratchFloats: $0) }
         }
     }
 
@@ -119,40 +72,8 @@ final class WinogradConv2DKernelTests: XCTestCase {
     }
 
     func testWorkerCountsAgreeAndEachIsDeterministic() {
-        func run(_ t: Case, workers: Int, batch: Int) -> [Float] {
-            let g = geometry(t)
-            let conv = WinogradConv2DKernel(geometry: g, filters: t.o, maxScratchFloats: 1, workers: workers)
-            let x = randomValues(batch * g.inputCount, seed: 7).map(Float.init)
-            let k = randomValues(conv.kernelCount, seed: 8).map(Float.init)
-            let b = randomValues(t.o, seed: 9).map(Float.init)
-            let dy = randomValues(batch * conv.outputCount, seed: 10).map(Float.init)
-            var y = [Float](repeating: .nan, count: batch * conv.outputCount)
-            conv.forward(input: x, batch: batch, kernel: k, bias: b, output: &y)
-            var dk = [Float](repeating: 0.5, count: k.count), db = [Float](repeating: 0, count: t.o)
-            var dx = [Float](repeating: .nan, count: x.count)
-            conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db, gradInput: &dx)
-            return y + dk + db + dx
-        }
-        for t in Self.cases {
-            let one = run(t, workers: 1, batch: 5)
-            for workers in [2, 8] {   // 8 > batch: some workers get no samples
-                let many = run(t, workers: workers, batch: 5)
-                XCTAssertLessThan(relativeError(many.map(Double.init), one.map(Double.init)), 1e-5, "\(workers) workers")
-                XCTAssertEqual(many, run(t, workers: workers, batch: 5), "\(workers) workers, second run")
-            }
-        }
-    }
-}
-
-final class TransposeTests: XCTestCase {
-    func testTransposeOfEveryEdgeCase() {
-        for (rows, columns) in [(1, 1), (8, 8), (16, 24), (9, 17), (64, 289), (289, 64), (3, 8), (8, 3)] {
-            let src = (0..<(rows * columns)).map(Float.init)
-            var dst = [Float](repeating: -1, count: src.count)
-            transpose(src, rows: rows, columns: columns, into: &dst)
-            for r in 0..<rows { for c in 0..<columns {
-                XCTAssertEqual(dst[c * rows + r], src[r * columns + c], "\(rows) x \(columns) at (\(r), \(c))")
-            } }
+        checkWorkerCountsAgree(Self.cases, batch: 5, workerCounts: [2, 8]) { t, workers in   // 8 > batch
+            WinogradConv2DKernel(geometry: t.geometry, filters: t.o, maxScratchFloats: 1, workers: workers)
         }
     }
 }
