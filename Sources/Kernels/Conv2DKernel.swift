@@ -26,7 +26,7 @@ public final class Conv2DKernel: Convolution2D {
 
     private let scratch: [ConvScratch]
     private let kernelInternal = FloatScratch()
-    private var biasSums: [Double]
+    private var biasSums: [Double] = []   // sized by addConvBiasGradient
 
     public init(geometry: WindowGeometry, filters: Int, maxPatchFloats: Int = 1 << 22, workers: Int = kernelWorkers) {
         self.geometry = geometry
@@ -35,7 +35,6 @@ public final class Conv2DKernel: Convolution2D {
         let perSample = max(1, geometry.positions * geometry.patchSize)
         self.samplesPerChunk = max(1, maxPatchFloats / self.workers / perSample)
         self.scratch = (0..<self.workers).map { _ in ConvScratch() }
-        self.biasSums = [Double](repeating: 0, count: filters)
     }
 
 
