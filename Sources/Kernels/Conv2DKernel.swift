@@ -37,7 +37,6 @@ public final class Conv2DKernel: Convolution2D {
         self.scratch = (0..<self.workers).map { _ in ConvScratch() }
     }
 
-
     /// The GEMM's (patchSize, filters) weight matrix: Keras's kernel itself under NHWC, the
     /// reordered copy (c, i, j, o) under NCHW.
     private func gemmKernel(_ kernel: UnsafePointer<Float>) -> UnsafePointer<Float> {
