@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Release builds on Linux compile the kernels for the CPU that builds them (Relapse is built
+// from source where it runs): the FFT convolution's sixteen-lane arithmetic then runs in
+// AVX-512 or AVX2 registers instead of four SSE halves, twice as fast (docs/PERFORMANCE.md).
+// RELAPSE_PORTABLE=1 builds kernels that run on any CPU of the architecture.
+let kernelSettings: [SwiftSetting] = Context.environment["RELAPSE_PORTABLE"] == nil
+    ? [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux], configuration: .release))]
+    : []
+
 let package = Package(
     name: "Relapse",
     platforms: [.macOS(.v13)],
@@ -22,7 +30,7 @@ let package = Package(
         // Pure Swift layers, each over the one below it.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "KerasFile", dependencies: ["HDF5"]),
-        .target(name: "Kernels", dependencies: ["CDNNL"]),
+        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
         .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5"]),
         .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),

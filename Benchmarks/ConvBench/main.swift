@@ -41,7 +41,9 @@ func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
 }
 
 print("batch \(batch), \(kernelWorkers) workers, median of \(repetitions)")
-for layer in layers {
+// `--layer PREFIX` times only the layers whose name starts with PREFIX.
+let layerFilter = CommandLine.arguments.firstIndex(of: "--layer").map { CommandLine.arguments[$0 + 1] }
+for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true {
     let g = layer.geometry
     var algorithms: [(String, any Convolution2D)] = [("im2col", Conv2DKernel(geometry: g, filters: layer.filters))]
     if WinogradConv2DKernel.savesWork(g) {
@@ -53,6 +55,10 @@ for layer in layers {
     let b = randomFloats(layer.filters, seed: 3)
     let dy = randomFloats(batch * g.positions * layer.filters, seed: 4)
     let flop = 2.0 * Double(batch * g.positions * g.patchSize * layer.filters)
+    if g.strideH == 1, g.strideW == 1, CommandLine.arguments.contains("--all")
+        || makeConvolution2D(geometry: g, filters: layer.filters) is FFTConv2DKernel {
+        algorithms.append(("fft", FFTConv2DKernel(geometry: g, filters: layer.filters)))
+    }
     print(layer.name)
     for (name, conv) in algorithms {
         var y = [Float](repeating: 0, count: dy.count)

@@ -22,14 +22,18 @@ extension Convolution2D {
     public var kernelCount: Int { geometry.patchSize * filters }
 }
 
-/// The algorithm with the fewest multiply-adds for this shape: the paired Winograd transform for
-/// large stride-1 kernels (the seed's 16x16 convolutions: 0.56 and 0.63 of the direct products),
-/// im2col + GEMM for everything else.
-public func makeConvolution2D(geometry: WindowGeometry, filters: Int) -> any Convolution2D {
-    if WinogradConv2DKernel.savesWork(geometry) {
-        return WinogradConv2DKernel(geometry: geometry, filters: filters)
+/// The algorithm with the least work for this shape: the FFT for large kernels on large
+/// outputs with few input channels (the seed's first layer), the paired Winograd transform for
+/// other large stride-1 kernels (the seed's second layer: 0.56 of the direct products), im2col +
+/// GEMM for everything else (3x3, strided).
+public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
+    let direct = g.positions * g.patchSize * filters
+    let winograd = WinogradConv2DKernel.savesWork(g) ? WinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
+    if FFTConv2DKernel.savesWork(g, filters: filters, multiplyAddsElsewhere: winograd ?? direct) {
+        return FFTConv2DKernel(geometry: g, filters: filters)
     }
-    return Conv2DKernel(geometry: geometry, filters: filters)
+    if winograd != nil { return WinogradConv2DKernel(geometry: g, filters: filters) }
+    return Conv2DKernel(geometry: g, filters: filters)
 }
 
 /// gradBias[o] += the sum of `dy` over samples and positions for channel o: per sample in float

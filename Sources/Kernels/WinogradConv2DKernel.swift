@@ -28,10 +28,15 @@ public final class WinogradConv2DKernel: Convolution2D {
 
     /// Whether this algorithm needs at most 3/4 of im2col's multiply-adds for `g`.
     public static func savesWork(_ g: WindowGeometry) -> Bool {
-        guard g.isValid, g.strideH == 1, g.strideW == 1, g.kernelHeight >= 2, g.kernelWidth >= 2 else { return false }
+        guard let winograd = multiplyAdds(g, filters: 1) else { return false }
+        return 4 * winograd <= 3 * g.patchSize * g.positions
+    }
+
+    /// Multiply-adds per sample and pass, or nil where the algorithm does not apply.
+    public static func multiplyAdds(_ g: WindowGeometry, filters: Int) -> Int? {
+        guard g.isValid, g.strideH == 1, g.strideW == 1, g.kernelHeight >= 2, g.kernelWidth >= 2 else { return nil }
         let pairs = ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2)
-        let winograd = 9 * ((g.kernelHeight + 1) / 2) * ((g.kernelWidth + 1) / 2) * pairs
-        return 4 * winograd <= 3 * g.kernelHeight * g.kernelWidth * g.positions
+        return 9 * ((g.kernelHeight + 1) / 2) * ((g.kernelWidth + 1) / 2) * pairs * g.channels * filters
     }
 
     public init(geometry g: WindowGeometry, filters: Int, maxScratchFloats: Int = 1 << 24, workers: Int = kernelWorkers) {

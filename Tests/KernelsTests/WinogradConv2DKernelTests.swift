@@ -22,18 +22,6 @@ final class WinogradConv2DKernelTests: XCTestCase {
         Case(cf: false, c: 1, h: 4, w: 18, o: 9, kh: 2, kw: 3, s: (1, 1), same: true),
     ]
 
-    func testChosenForTheSeedsLayersOnly() {
-        let conv1 = WindowGeometry(layout: .nchw, channels: 1, inHeight: 32, inWidth: 32, kernel: (16, 16), strides: (1, 1), same: false)
-        let conv2 = WindowGeometry(layout: .nchw, channels: 64, inHeight: 17, inWidth: 17, kernel: (16, 16), strides: (1, 1), same: false)
-        XCTAssertTrue(makeConvolution2D(geometry: conv1, filters: 64) is WinogradConv2DKernel)
-        XCTAssertTrue(makeConvolution2D(geometry: conv2, filters: 128) is WinogradConv2DKernel)
-        // 3x3 (same work either way) and strided convolutions stay on im2col.
-        let small = WindowGeometry(layout: .nhwc, channels: 8, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)
-        let strided = WindowGeometry(layout: .nhwc, channels: 8, inHeight: 32, inWidth: 32, kernel: (8, 8), strides: (2, 2), same: true)
-        XCTAssertTrue(makeConvolution2D(geometry: small, filters: 8) is Conv2DKernel)
-        XCTAssertTrue(makeConvolution2D(geometry: strided, filters: 8) is Conv2DKernel)
-    }
-
     func testForwardMatchesDirectConvolution() {
         // One sample per chunk, and the whole batch in one chunk.
         checkForwardMatchesDirectConvolution(Self.cases, seed: 110) { t in
