@@ -3,7 +3,8 @@
 // median time of each and the rate in "direct GFLOP/s" (the im2col multiply-adds x 2 / time),
 // so the algorithms compare directly.
 //
-//   swift run -c release conv-bench [repetitions [winograd scratch floats]]
+//   swift run -c release conv-bench [repetitions [winograd scratch floats]] [--layer PREFIX] [--all] [--min]
+// (--all: every algorithm that applies, even where it loses; --min: fastest run, not median)
 import Foundation
 import Kernels
 
@@ -32,7 +33,7 @@ func median(_ f: () -> Void) -> Double {
         f()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    return times.sorted()[times.count / 2]
+    return CommandLine.arguments.contains("--min") ? times.min()! : times.sorted()[times.count / 2]
 }
 
 func randomFloats(_ n: Int, seed: UInt64) -> [Float] {

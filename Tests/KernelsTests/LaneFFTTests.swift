@@ -12,7 +12,7 @@ final class LaneFFTTests: XCTestCase {
     }
 
     func testForwardMatchesTheDFTOfEachLane() {
-        for (rows, columns, nonzero) in [(4, 4, 4), (8, 16, 5), (32, 32, 17), (16, 8, 16)] {
+        for (rows, columns, nonzero) in [(4, 4, 4), (8, 16, 5), (32, 32, 17), (16, 8, 16), (64, 4, 9), (4, 64, 4)] {
             let fft = RealFFT2D(rows: rows, columns: columns)
             let grid = signals(rows: rows, columns: columns, nonzeroRows: nonzero, seed: UInt64(rows * columns))
             let F = fft.frequencies, K = fft.halfColumns
