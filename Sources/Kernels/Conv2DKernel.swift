@@ -61,7 +61,8 @@ public final class Conv2DKernel: Convolution2D {
 
     public func backward(input: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
                          kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
-                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?) {
+                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                         sameAsLastForward: Bool) {
         guard batch > 0 else { return }
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         let w = gradInput == nil ? kernel : gemmKernel(kernel)

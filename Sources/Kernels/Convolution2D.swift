@@ -11,13 +11,24 @@ public protocol Convolution2D: AnyObject {
 
     /// Gradients of `forward` for the same `input` and `kernel`: adds the kernel gradient into
     /// `gradKernel`, the bias gradient into `gradBias`, and, when `gradInput` is given, overwrites
-    /// it with the input gradient.
+    /// it with the input gradient. `sameAsLastForward`: the caller guarantees that `input`,
+    /// `kernel` and `batch` are exactly what the last `forward` call on this object saw, so an
+    /// algorithm may reuse what that call computed from them.
     func backward(input: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
                   kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
-                  gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?)
+                  gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                  sameAsLastForward: Bool)
 }
 
 extension Convolution2D {
+    /// `backward` computing everything from its arguments.
+    public func backward(input: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
+                         kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
+                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?) {
+        backward(input: input, gradOutput: dy, batch: batch, kernel: kernel, gradKernel: gradKernel,
+                 gradBias: gradBias, gradInput: gradInput, sameAsLastForward: false)
+    }
+
     public var outputCount: Int { filters * geometry.positions }
     public var kernelCount: Int { geometry.patchSize * filters }
 }

@@ -108,7 +108,8 @@ public final class FFTConv2DKernel: Convolution2D {
 
     public func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
                          kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
-                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?) {
+                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                         sameAsLastForward: Bool) {
         guard batch > 0 else { return }
         let wt = gradInput == nil ? nil : spectraByInput(kernel)
         let F = frequencies, C = geometry.channels, O = filters

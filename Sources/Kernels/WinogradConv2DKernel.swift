@@ -25,6 +25,9 @@ public final class WinogradConv2DKernel: Convolution2D {
     private let transformedKernel = FloatScratch()
     private let zeros: FloatScratch
     private var biasSums: [Double] = []
+    /// The batch size of the last forward when its component images are all still in the
+    /// workers' scratch (one chunk per worker) and its component kernels in `transformedKernel`.
+    private var keptForwardBatch: Int?
 
     /// Whether this algorithm needs at most 3/4 of im2col's multiply-adds for `g`.
     public static func savesWork(_ g: WindowGeometry) -> Bool {
@@ -82,6 +85,9 @@ public final class WinogradConv2DKernel: Convolution2D {
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         guard batch > 0 else { return }
         let u = componentKernels(kernel)
+        let workersUsed = min(workers, batch)
+        let largestRange = (0..<workersUsed).map { sampleRange(worker: $0, of: workersUsed, batch: batch).count }.max()!
+        keptForwardBatch = largestRange <= samplesPerChunk ? batch : nil
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
         let bias = bias ?? UnsafePointer(zeros.pointer)
         forEachWorker(scratch, batch: batch) { ws, samples in
@@ -109,10 +115,15 @@ public final class WinogradConv2DKernel: Convolution2D {
 
     public func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, batch: Int,
                          kernel: UnsafePointer<Float>, gradKernel: UnsafeMutablePointer<Float>,
-                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?) {
+                         gradBias: UnsafeMutablePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                         sameAsLastForward: Bool) {
         guard batch > 0 else { return }
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
-        let u = gradInput == nil ? nil : componentKernels(kernel)
+        // The forward's component images and kernels, when the caller vouches for its input
+        // and kernel; the images are overwritten below, by their gradients.
+        let reuse = sameAsLastForward && keptForwardBatch == batch
+        keptForwardBatch = nil
+        let u = gradInput == nil ? nil : reuse ? UnsafePointer(transformedKernel.pointer) : componentKernels(kernel)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
         forEachWorker(scratch, batch: batch) { ws, samples in
             let du = ws.gradKernels.reserve(9 * K * O)
@@ -122,8 +133,10 @@ public final class WinogradConv2DKernel: Convolution2D {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(9 * nb * I), dm = ws.products.reserve(9 * nb * P * O)
                 for s in 0..<nb {
-                    transforms.pad(x + (b0 + s) * geometry.inputCount, into: padded)
-                    transforms.transformInput(padded, into: v + s * I, componentStride: nb * I)
+                    if !reuse {
+                        transforms.pad(x + (b0 + s) * geometry.inputCount, into: padded)
+                        transforms.transformInput(padded, into: v + s * I, componentStride: nb * I)
+                    }
                     transforms.gradOutputComponents(dy + (b0 + s) * outputCount, rows: rows,
                                                     into: dm + s * P * O, componentStride: nb * P * O)
                 }

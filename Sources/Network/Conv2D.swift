@@ -15,6 +15,11 @@ final class Conv2DLayer: NetworkLayer {
     private var z = Tensor(zeros: [0])          // pre-activation (only with a non-linear activation)
     private var gradZ = Tensor(zeros: [0])
     private var gradInput = Tensor(zeros: [0])
+    /// The input and kernel of the last training forward, held until the backward that follows
+    /// it: while this layer shares their storage, copy-on-write guarantees that nobody changed
+    /// them, so the backward may reuse what the forward computed from them.
+    private var forwardInput: Tensor?
+    private var forwardKernel: Tensor?
 
     init(name: String, spec: Conv2DSpec, inputShape: [Int]) throws {
         self.name = name
@@ -54,6 +59,7 @@ final class Conv2DLayer: NetworkLayer {
         output.ensureShape(shape)
         let linear = spec.activation == .linear
         if !linear { z.ensureShape(shape) }
+        (forwardInput, forwardKernel) = training ? (input, kernelParam.value) : (nil, nil)
         let conv = self.conv
         func run(_ dst: UnsafeMutablePointer<Float>) {
             input.withPointer { x in kernelParam.value.withPointer { k in
@@ -85,16 +91,21 @@ final class Conv2DLayer: NetworkLayer {
             dz = gradZ
         }
         if needInputGradient { gradInput.ensureShape(input.shape) }
+        let sameAsForward = forwardInput.map { sharesStorage($0, input) } == true
+            && forwardKernel.map { sharesStorage($0, kernelParam.value) } == true
+        (forwardInput, forwardKernel) = (nil, nil)
         let conv = self.conv
         input.withPointer { x in dz.withPointer { dy in kernelParam.value.withPointer { k in
             kernelParam.gradient.withMutablePointer { gk in
                 func run(_ gb: UnsafeMutablePointer<Float>?) {
                     if needInputGradient {
                         gradInput.withMutablePointer { dx in
-                            conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: dx)
+                            conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: dx,
+                                          sameAsLastForward: sameAsForward)
                         }
                     } else {
-                        conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: nil)
+                        conv.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: gk, gradBias: gb, gradInput: nil,
+                                      sameAsLastForward: sameAsForward)
                     }
                 }
                 if let biasParam { biasParam.gradient.withMutablePointer { run($0) } } else { run(nil) }
@@ -102,4 +113,10 @@ final class Conv2DLayer: NetworkLayer {
         } } }
         return needInputGradient ? gradInput : nil
     }
+}
+
+/// Whether two tensors of the same shape share one storage buffer (and so hold the same values).
+private func sharesStorage(_ a: Tensor, _ b: Tensor) -> Bool {
+    a.shape == b.shape && a.count > 0
+        && a.data.withUnsafeBufferPointer { $0.baseAddress } == b.data.withUnsafeBufferPointer { $0.baseAddress }
 }
