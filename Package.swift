@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // C interop: tiny shims with no public API of their own.
+        // C: interop shims with no public API of their own, and the vector shuffles Swift's
+        // SIMD types do not express (CLaneShuffles).
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
@@ -30,7 +31,8 @@ let package = Package(
         // Pure Swift layers, each over the one below it.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "KerasFile", dependencies: ["HDF5"]),
-        .target(name: "Kernels", dependencies: ["CDNNL"], swiftSettings: kernelSettings),
+        .target(name: "CLaneShuffles"),
+        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
         .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5"]),
         .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),

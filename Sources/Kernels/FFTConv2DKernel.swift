@@ -1,3 +1,5 @@
+import CLaneShuffles
+
 /// Stride-1 convolution by the convolution theorem: each image and each kernel go to the
 /// frequency domain once, where correlating them is one complex product per frequency.
 ///
@@ -188,6 +190,15 @@ public final class FFTConv2DKernel: Convolution2D {
             }
             fft.inverse(outputRows: g.padTop + g.inHeight, re: ar, im: ai, rowsBitReversed: true, output: grid)
             grid.withMemoryRebound(to: Float.self, capacity: fft.gridLanes * 16) { grid in
+                if g.layout == .nchw {
+                    let plane = g.inHeight * g.inWidth
+                    for h in 0..<g.inHeight {
+                        relapse_lanes_to_rows(grid + ((h + g.padTop) * fft.columns + g.padLeft) * 16, Int32(g.inWidth),
+                                              Int32(min(16, g.channels - cb * 16)), nil,
+                                              dx + n * g.inputCount + cb * 16 * plane + h * g.inWidth, plane)
+                    }
+                    return
+                }
                 for l in 0..<min(16, g.channels - cb * 16) {
                     let c = cb * 16 + l
                     for h in 0..<g.inHeight {
@@ -255,28 +266,29 @@ public final class FFTConv2DKernel: Convolution2D {
             let lanes = min(16, signals - s0)
             for i in 0..<(rows * fft.columns) { grid[i] = Lanes() }
             grid.withMemoryRebound(to: Float.self, capacity: fft.gridLanes * 16) { grid in
+                if g.layout == .nchw {
+                    // Signal s is image s / C, channel s % C: one plane after another.
+                    let plane = g.inHeight * g.inWidth
+                    for h in 0..<g.inHeight {
+                        relapse_rows_to_lanes(x + (samples.lowerBound * C + s0) * plane + h * g.inWidth, plane, Int32(g.inWidth),
+                                              Int32(lanes), grid + ((h + g.padTop) * fft.columns + g.padLeft) * 16)
+                    }
+                    return
+                }
                 for l in 0..<lanes {
                     let n = samples.lowerBound + (s0 + l) / C, c = (s0 + l) % C
                     let image = x + n * g.inputCount
                     for h in 0..<g.inHeight {
                         var lane = grid + ((h + g.padTop) * fft.columns + g.padLeft) * 16 + l
-                        switch g.layout {
-                        case .nchw:
-                            var src = image + (c * g.inHeight + h) * g.inWidth
-                            for _ in 0..<g.inWidth { lane.pointee = src.pointee; src += 1; lane += 16 }
-                        case .nhwc:
-                            var src = image + h * g.inWidth * g.channels + c
-                            for _ in 0..<g.inWidth { lane.pointee = src.pointee; src += g.channels; lane += 16 }
-                        }
+                        var src = image + h * g.inWidth * g.channels + c
+                        for _ in 0..<g.inWidth { lane.pointee = src.pointee; src += g.channels; lane += 16 }
                     }
                 }
             }
             fft.forward(nonzeroRows: rows, input: grid, re: spectrum, im: spectrum + F, scratch: fftScratch)
             spectrum.withMemoryRebound(to: Float.self, capacity: 2 * F * 16) { lanesOf in
-                for l in 0..<lanes {
-                    let dr = planar + (s0 + l) * F, di = planar + signals * F + (s0 + l) * F
-                    for f in 0..<F { dr[f] = lanesOf[f * 16 + l]; di[f] = lanesOf[(F + f) * 16 + l] }
-                }
+                relapse_lanes_to_rows(lanesOf, Int32(F), Int32(lanes), nil, planar + s0 * F, F)
+                relapse_lanes_to_rows(lanesOf + F * 16, Int32(F), Int32(lanes), nil, planar + (signals + s0) * F, F)
             }
         }
         return (UnsafePointer(planar), UnsafePointer(planar + signals * F))
@@ -345,14 +357,9 @@ public final class FFTConv2DKernel: Convolution2D {
         grid.withMemoryRebound(to: Float.self, capacity: fft.gridLanes * 16) { grid in
             switch g.layout {
             case .nchw:
-                for l in 0..<lanes {
-                    let o = ob * 16 + l
-                    let b = bias?[o] ?? 0
-                    var out = y + (n * O + o) * P
-                    for i in 0..<Ho {
-                        var lane = grid + i * fft.columns * 16 + l
-                        for _ in 0..<Wo { out.pointee = lane.pointee + b; out += 1; lane += 16 }
-                    }
+                for i in 0..<Ho {
+                    relapse_lanes_to_rows(grid + i * fft.columns * 16, Int32(Wo), Int32(lanes), bias.map { $0 + ob * 16 },
+                                          y + (n * O + ob * 16) * P + i * Wo, P)
                 }
             case .nhwc:
                 for i in 0..<Ho {
@@ -371,18 +378,17 @@ public final class FFTConv2DKernel: Convolution2D {
                                 into grid: UnsafeMutablePointer<Lanes>) {
         let g = geometry, O = filters, P = g.positions, Wo = g.outWidth, Ho = g.outHeight
         let lanes = min(16, O - ob * 16)
-        if lanes < 16 || Wo < fft.columns {
+        if g.layout == .nhwc && lanes < 16 {
             for i in 0..<(Ho * fft.columns) { grid[i] = Lanes() }
+        }
+        for i in 0..<Ho {
+            for j in Wo..<fft.columns { grid[i * fft.columns + j] = Lanes() }
         }
         grid.withMemoryRebound(to: Float.self, capacity: fft.gridLanes * 16) { grid in
             switch g.layout {
             case .nchw:
-                for l in 0..<lanes {
-                    var src = dy + (n * O + ob * 16 + l) * P
-                    for i in 0..<Ho {
-                        var lane = grid + i * fft.columns * 16 + l
-                        for _ in 0..<Wo { lane.pointee = src.pointee; src += 1; lane += 16 }
-                    }
+                for i in 0..<Ho {
+                    relapse_rows_to_lanes(dy + (n * O + ob * 16) * P + i * Wo, P, Int32(Wo), Int32(lanes), grid + i * fft.columns * 16)
                 }
             case .nhwc:
                 for i in 0..<Ho {
@@ -401,12 +407,10 @@ public final class FFTConv2DKernel: Convolution2D {
         let F = frequencies
         let lanes = min(16, count - ob * 16)
         re.withMemoryRebound(to: Float.self, capacity: F * 16) { re in
-            im.withMemoryRebound(to: Float.self, capacity: F * 16) { im in
-                for l in 0..<lanes {
-                    let dr = planar + (ob * 16 + l) * F, di = planar + count * F + (ob * 16 + l) * F
-                    for f in 0..<F { dr[f] = re[f * 16 + l]; di[f] = im[f * 16 + l] }
-                }
-            }
+            relapse_lanes_to_rows(re, Int32(F), Int32(lanes), nil, planar + ob * 16 * F, F)
+        }
+        im.withMemoryRebound(to: Float.self, capacity: F * 16) { im in
+            relapse_lanes_to_rows(im, Int32(F), Int32(lanes), nil, planar + (count + ob * 16) * F, F)
         }
     }
 

@@ -43,9 +43,9 @@ public final class ConsoleReporter: ProgressReporter {
             .map { "\($0): \(String(format: "%.4f", row.values[$0]!))" }.joined(separator: " - ")
         let saved = checkpoint.map { " - saved \($0)" } ?? ""
         if interactive {
-            print("\r\(String(format: "%.1f", seconds))s - \(metrics)\(saved)\u{1B}[K")
+            print("\r\(String(format: "%.2f", seconds))s - \(metrics)\(saved)\u{1B}[K")
         } else {
-            print("epoch \(row.epoch): \(String(format: "%.1f", seconds))s - \(metrics)\(saved)")
+            print("epoch \(row.epoch): \(String(format: "%.2f", seconds))s - \(metrics)\(saved)")
         }
         lastDraw = 0
     }
