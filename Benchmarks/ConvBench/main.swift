@@ -3,7 +3,7 @@
 // median time of each and the rate in "direct GFLOP/s" (the im2col multiply-adds x 2 / time),
 // so the algorithms compare directly.
 //
-//   swift run -c release conv-bench [repetitions [winograd scratch floats]] [--layer PREFIX] [--all] [--min]
+//   swift run -c release conv-bench [repetitions [winograd scratch floats]] [--layer PREFIX] [--algorithm NAME] [--all] [--min]
 // (--all: every algorithm that applies, even where it loses; --min: fastest run, not median)
 import Foundation
 import Kernels
@@ -56,12 +56,17 @@ for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true 
     let b = randomFloats(layer.filters, seed: 3)
     let dy = randomFloats(batch * g.positions * layer.filters, seed: 4)
     let flop = 2.0 * Double(batch * g.positions * g.patchSize * layer.filters)
+    if QuadWinogradConv2DKernel.applies(g) {
+        algorithms.append(("quad", QuadWinogradConv2DKernel(geometry: g, filters: layer.filters)))
+    }
     if g.strideH == 1, g.strideW == 1, CommandLine.arguments.contains("--all")
         || makeConvolution2D(geometry: g, filters: layer.filters) is FFTConv2DKernel {
         algorithms.append(("fft", FFTConv2DKernel(geometry: g, filters: layer.filters)))
     }
     print(layer.name)
-    for (name, conv) in algorithms {
+    // `--algorithm NAME` times only that algorithm.
+    let only = CommandLine.arguments.firstIndex(of: "--algorithm").map { CommandLine.arguments[$0 + 1] }
+    for (name, conv) in algorithms where only.map({ $0 == name }) ?? true {
         var y = [Float](repeating: 0, count: dy.count)
         var dk = [Float](repeating: 0, count: k.count), db = [Float](repeating: 0, count: b.count)
         var dx = [Float](repeating: 0, count: x.count)

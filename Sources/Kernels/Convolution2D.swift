@@ -40,9 +40,12 @@ extension Convolution2D {
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
     let direct = g.positions * g.patchSize * filters
     let winograd = WinogradConv2DKernel.savesWork(g) ? WinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
-    if FFTConv2DKernel.savesWork(g, filters: filters, multiplyAddsElsewhere: winograd ?? direct) {
+    let quad = QuadWinogradConv2DKernel.applies(g) ? QuadWinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
+    let gemmBased = [winograd, quad, direct].compactMap { $0 }.min()!
+    if FFTConv2DKernel.savesWork(g, filters: filters, multiplyAddsElsewhere: gemmBased) {
         return FFTConv2DKernel(geometry: g, filters: filters)
     }
+    if let quad, quad == gemmBased, 4 * quad <= 3 * direct { return QuadWinogradConv2DKernel(geometry: g, filters: filters) }
     if winograd != nil { return WinogradConv2DKernel(geometry: g, filters: filters) }
     return Conv2DKernel(geometry: g, filters: filters)
 }

@@ -163,22 +163,8 @@ public final class WinogradConv2DKernel: Convolution2D {
                 }
             }
         }
-        let du = sumOfPartialGradients(workers: min(workers, batch), count: 9 * K * O)
+        let du = sumOfWorkerPartials(scratch.prefix(min(workers, batch)).map { $0.gradKernels.pointer }, count: 9 * K * O)
         transforms.addKernelGradient(du, into: gradKernel)
-    }
-
-    /// The workers' partial component-kernel gradients added into the first one's, in worker
-    /// order; pieces of the array in parallel.
-    private func sumOfPartialGradients(workers n: Int, count: Int) -> UnsafePointer<Float> {
-        let partials = scratch.prefix(n).map { $0.gradKernels.pointer }
-        let first = partials[0]
-        guard n > 1 else { return UnsafePointer(first) }
-        let piece = 1 << 14
-        parallelFor((count + piece - 1) / piece, minimumWorkPerItem: piece * n) { p in
-            let range = (p * piece)..<min(count, (p + 1) * piece)
-            for w in 1..<n { addVectors(UnsafePointer(partials[w]) + range.lowerBound, into: first + range.lowerBound, count: range.count) }
-        }
-        return UnsafePointer(first)
     }
 }
 

@@ -96,3 +96,43 @@ func checkWorkerCountsAgree(_ cases: [ConvCase], batch: Int, workerCounts: [Int]
         }
     }
 }
+
+/// A backward told that its input and kernel are the last forward's reuses that forward's work
+/// (bit-identical to recomputing it), and only then: with another batch size, or without the
+/// caller's word, it computes from its arguments. `make` gives a fresh kernel and whether it
+/// keeps its forward's work for a batch of 3 (one chunk per worker).
+func checkBackwardReusesTheForwardOnlyWhenTold(_ cases: [ConvCase], make: (ConvCase) -> (any Convolution2D, keeps: Bool)) {
+    for t in cases {
+        let g = t.geometry, batch = 3
+        let x = randomValues(batch * g.inputCount, seed: 1).map(Float.init), other = x.map { $0 + 0.5 }
+        let k = randomValues(g.patchSize * t.o, seed: 2).map(Float.init)
+        let dy = randomValues(batch * g.positions * t.o, seed: 3).map(Float.init)
+        func gradients(_ conv: any Convolution2D, input: [Float], batch: Int = batch, same: Bool) -> [Float] {
+            var dk = [Float](repeating: 0, count: k.count), db = [Float](repeating: 0, count: t.o)
+            var dx = [Float](repeating: .nan, count: batch * g.inputCount)
+            conv.backward(input: input, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db,
+                          gradInput: &dx, sameAsLastForward: same)
+            return dk + db + dx
+        }
+        func afterForward(batch: Int = batch) -> any Convolution2D {
+            let conv = make(t).0
+            var y = [Float](repeating: .nan, count: batch * g.positions * t.o)
+            conv.forward(input: x, batch: batch, kernel: k, bias: nil, output: &y)
+            return conv
+        }
+        let fresh = gradients(make(t).0, input: x, same: false)
+        let otherFresh = gradients(make(t).0, input: other, same: false)
+        XCTAssertTrue(gradients(afterForward(), input: x, same: true) == fresh)
+        // The caller's word is taken: told "same" for another input, a kernel that keeps its
+        // forward's work returns the forward input's gradients, which shows the reuse happens.
+        let told = gradients(afterForward(), input: other, same: true)
+        if make(t).keeps {
+            XCTAssertTrue(told == fresh, "kept: the forward's work")
+        } else {
+            XCTAssertTrue(told == otherFresh, "nothing kept")
+        }
+        XCTAssertTrue(gradients(afterForward(), input: other, same: false) == otherFresh)
+        XCTAssertTrue(gradients(afterForward(batch: 2), input: x, same: true) == gradients(make(t).0, input: x, same: false),
+                      "another batch size")
+    }
+}

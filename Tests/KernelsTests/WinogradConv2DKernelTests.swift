@@ -59,43 +59,11 @@ final class WinogradConv2DKernelTests: XCTestCase {
         }
     }
 
-    /// A backward told that its input and kernel are the last forward's reuses that forward's
-    /// transforms (bit-identical to recomputing them), and only then: with several chunks per
-    /// worker, another batch size, or without the caller's word, it computes from its arguments.
     func testBackwardReusesTheForwardOnlyWhenTold() {
-        for t in Self.cases {
-            let g = t.geometry, batch = 3
-            let x = randomValues(batch * g.inputCount, seed: 1).map(Float.init), other = x.map { $0 + 0.5 }
-            let k = randomValues(g.patchSize * t.o, seed: 2).map(Float.init)
-            let dy = randomValues(batch * g.positions * t.o, seed: 3).map(Float.init)
-            func gradients(_ conv: WinogradConv2DKernel, input: [Float], batch: Int = batch, same: Bool) -> [Float] {
-                var dk = [Float](repeating: 0, count: k.count), db = [Float](repeating: 0, count: t.o)
-                var dx = [Float](repeating: .nan, count: batch * g.inputCount)
-                conv.backward(input: input, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db,
-                              gradInput: &dx, sameAsLastForward: same)
-                return dk + db + dx
-            }
-            func afterForward(_ conv: WinogradConv2DKernel, batch: Int = batch) -> WinogradConv2DKernel {
-                var y = [Float](repeating: .nan, count: batch * g.positions * t.o)
-                conv.forward(input: x, batch: batch, kernel: k, bias: nil, output: &y)
-                return conv
-            }
-            for scratch in [1, 1 << 22] {
-                let make = { WinogradConv2DKernel(geometry: g, filters: t.o, maxScratchFloats: scratch) }
-                let fresh = gradients(make(), input: x, same: false)
-                XCTAssertTrue(gradients(afterForward(make()), input: x, same: true) == fresh)
-                // The caller's word is taken: told "same" for another input, the one-chunk
-                // algorithm returns the forward input's gradients, which shows the reuse happens.
-                let told = gradients(afterForward(make()), input: other, same: true)
-                let otherFresh = gradients(make(), input: other, same: false)
-                if make().samplesPerChunk >= batch {
-                    XCTAssertTrue(told == fresh, "one chunk per worker: the forward's transforms")
-                } else {
-                    XCTAssertTrue(told == otherFresh, "several chunks per worker: nothing kept")
-                }
-                XCTAssertTrue(gradients(afterForward(make()), input: other, same: false) == otherFresh)
-                XCTAssertTrue(gradients(afterForward(make(), batch: 2), input: x, same: true)
-                              == gradients(make(), input: x, same: false), "another batch size")
+        for scratch in [1, 1 << 22] {
+            checkBackwardReusesTheForwardOnlyWhenTold(Self.cases) { t in
+                let conv = WinogradConv2DKernel(geometry: t.geometry, filters: t.o, maxScratchFloats: scratch)
+                return (conv, conv.samplesPerChunk >= 3)
             }
         }
     }
