@@ -50,6 +50,23 @@ public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any C
     return Conv2DKernel(geometry: g, filters: filters)
 }
 
+/// The batch size of a kernel's last forward while what it computed for the backward is still
+/// held; taken (and forgotten) by the backward that follows.
+struct KeptForward {
+    private var batch: Int?
+
+    /// A forward of `batch` samples left its work for the backward (or, with `kept` false, did not).
+    mutating func remember(batch: Int, kept: Bool = true) { self.batch = kept ? batch : nil }
+
+    /// Whether a backward of `batch` samples may reuse that work: its caller vouches that input and
+    /// kernel are the forward's, and the batch is the same. Forgotten either way, because the
+    /// backward overwrites what was kept.
+    mutating func take(batch: Int, callerVouches: Bool) -> Bool {
+        defer { self.batch = nil }
+        return callerVouches && self.batch == batch
+    }
+}
+
 /// gradBias[o] += the sum of `dy` over samples and positions for channel o: per sample in float
 /// (eight lanes), across samples in Double; channels in parallel. The same for every algorithm.
 func addConvBiasGradient(_ g: WindowGeometry, filters O: Int, _ dy: UnsafePointer<Float>, batch: Int,

@@ -36,8 +36,8 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
     private let scratch: [QuadScratch]
     private let transformedKernel = FloatScratch()
     private var biasSums: [Double] = []
-    /// The batch of the last forward, whose transformed inputs and kernel are still held.
-    private var keptForwardBatch: Int?
+    /// The last forward's transformed inputs (in the workers' scratch) and kernel.
+    private var keptForward = KeptForward()
 
     /// Whether this algorithm applies: stride 1 and a 2 x 2 output.
     public static func applies(_ g: WindowGeometry) -> Bool {
@@ -79,7 +79,7 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
             }
             for s in 0..<nb { combineOutputs(m + s * O, componentStride: nb * O, bias: bias, ws, sample: samples.lowerBound + s, into: y) }
         }
-        keptForwardBatch = batch
+        keptForward.remember(batch: batch)
     }
 
     // MARK: Backward
@@ -92,8 +92,7 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         // The forward's transformed images and kernel, when the caller vouches for its input and
         // kernel; the images are overwritten below, by their gradients.
-        let reuse = sameAsLastForward && keptForwardBatch == batch
-        keptForwardBatch = nil
+        let reuse = keptForward.take(batch: batch, callerVouches: sameAsLastForward)
         let u = gradInput == nil ? nil : reuse ? UnsafePointer(transformedKernel.pointer) : transformKernel(kernel)
         let K = depth, O = filters
         forEachWorker(scratch, batch: batch) { ws, samples in

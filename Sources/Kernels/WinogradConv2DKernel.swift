@@ -25,9 +25,8 @@ public final class WinogradConv2DKernel: Convolution2D {
     private let transformedKernel = FloatScratch()
     private let zeros: FloatScratch
     private var biasSums: [Double] = []
-    /// The batch size of the last forward when its component images are all still in the
-    /// workers' scratch (one chunk per worker) and its component kernels in `transformedKernel`.
-    private var keptForwardBatch: Int?
+    /// The last forward's transformed inputs (in the workers' scratch) and kernel.
+    private var keptForward = KeptForward()
 
     /// Whether this algorithm needs at most 3/4 of im2col's multiply-adds for `g`.
     public static func savesWork(_ g: WindowGeometry) -> Bool {
@@ -87,7 +86,8 @@ public final class WinogradConv2DKernel: Convolution2D {
         let u = componentKernels(kernel)
         let workersUsed = min(workers, batch)
         let largestRange = (0..<workersUsed).map { sampleRange(worker: $0, of: workersUsed, batch: batch).count }.max()!
-        keptForwardBatch = largestRange <= samplesPerChunk ? batch : nil
+        // Only with one chunk per worker do all of a worker's component images survive the forward.
+        keptForward.remember(batch: batch, kept: largestRange <= samplesPerChunk)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
         let bias = bias ?? UnsafePointer(zeros.pointer)
         forEachWorker(scratch, batch: batch) { ws, samples in
@@ -121,8 +121,7 @@ public final class WinogradConv2DKernel: Convolution2D {
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
         // The forward's component images and kernels, when the caller vouches for its input
         // and kernel; the images are overwritten below, by their gradients.
-        let reuse = sameAsLastForward && keptForwardBatch == batch
-        keptForwardBatch = nil
+        let reuse = keptForward.take(batch: batch, callerVouches: sameAsLastForward)
         let u = gradInput == nil ? nil : reuse ? UnsafePointer(transformedKernel.pointer) : componentKernels(kernel)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
         forEachWorker(scratch, batch: batch) { ws, samples in
