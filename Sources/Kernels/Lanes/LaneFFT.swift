@@ -1,9 +1,5 @@
 import Foundation
 
-/// Sixteen floats, one per independent signal: the FFTs below transform sixteen signals at once,
-/// lane by lane, so every butterfly is plain vector arithmetic with no shuffles.
-typealias Lanes = SIMD16<Float>
-
 /// Complex FFTs of one power-of-two length on sixteen signals at once (one per lane), decimation
 /// in time: the first two stages in one pass (their twiddles are 1 and -i), then two stages per
 /// pass while they fit, then one. Twiddles are computed in Double and rounded once.
@@ -204,29 +200,4 @@ struct RealFFT2D {
             rowFFT.transformRows(zr, zi, width: 1, inverse: true, bitReversedInput: true)
         }
     }
-}
-
-/// Lane storage that grows on demand, like `FloatScratch`, aligned for `Lanes`.
-final class LaneScratch: @unchecked Sendable {
-    private(set) var pointer: UnsafeMutablePointer<Lanes>
-    private(set) var capacity: Int
-
-    init(_ count: Int = 0) {
-        capacity = max(count, 1)
-        pointer = .allocate(capacity: capacity)
-        pointer.initialize(repeating: Lanes(), count: capacity)
-    }
-
-    /// At least `count` lanes; old contents are dropped when it grows.
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Lanes> {
-        if count > capacity {
-            pointer.deallocate()
-            capacity = count
-            pointer = .allocate(capacity: count)
-            pointer.initialize(repeating: Lanes(), count: count)
-        }
-        return pointer
-    }
-
-    deinit { pointer.deallocate() }
 }
