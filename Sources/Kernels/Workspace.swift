@@ -43,16 +43,16 @@ func chunkStarts(_ samples: Range<Int>, size: Int) -> StrideTo<Int> {
     stride(from: samples.lowerBound, to: samples.upperBound, by: size)
 }
 
-/// The workers' partial sums added into the first one's, in worker order (so the result is fixed
-/// for a given worker count); pieces of the arrays in parallel.
-func sumOfWorkerPartials(_ partials: [UnsafeMutablePointer<Float>], count: Int) -> UnsafePointer<Float> {
-    let first = partials[0]
-    guard partials.count > 1 else { return UnsafePointer(first) }
+/// The partial sums of workers 0..<n (`partial(w)`) added into worker 0's, in worker order (so
+/// the result is fixed for a given worker count); pieces of the arrays in parallel.
+func sumOfWorkerPartials(workers n: Int, count: Int, _ partial: (Int) -> UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    let first = partial(0)
+    guard n > 1 else { return UnsafePointer(first) }
     let piece = 1 << 14
-    parallelFor((count + piece - 1) / piece, minimumWorkPerItem: piece * partials.count) { p in
+    parallelFor((count + piece - 1) / piece, minimumWorkPerItem: piece * n) { p in
         let range = (p * piece)..<min(count, (p + 1) * piece)
-        for w in 1..<partials.count {
-            addVectors(UnsafePointer(partials[w]) + range.lowerBound, into: first + range.lowerBound, count: range.count)
+        for w in 1..<n {
+            addVectors(UnsafePointer(partial(w)) + range.lowerBound, into: first + range.lowerBound, count: range.count)
         }
     }
     return UnsafePointer(first)

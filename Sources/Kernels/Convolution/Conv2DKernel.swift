@@ -77,21 +77,24 @@ public final class Conv2DKernel: Convolution2D {
     /// the kernel in parallel.
     private func addPartialKernelGradients(workers n: Int, into gradKernel: UnsafeMutablePointer<Float>) {
         let g = geometry, O = filters, C = g.channels, kh = g.kernelHeight, kw = g.kernelWidth
-        let partials = scratch.prefix(n).map { UnsafePointer($0.gradKernel.pointer) }
-        let rows = g.patchSize, rowsPerTask = max(1, rows / (8 * workers))
-        parallelFor((rows + rowsPerTask - 1) / rowsPerTask, minimumWorkPerItem: rowsPerTask * O * n) { task in
-            for r in (task * rowsPerTask)..<min(rows, (task + 1) * rowsPerTask) {
-                // Keras row r = (i, j, c); the partials are in the GEMM's row order.
-                var internalRow = r
-                if g.layout == .nchw {
-                    let c = r % C, ij = r / C, i = ij / kw, j = ij % kw
-                    internalRow = (c * kh + i) * kw + j
-                }
-                let d = gradKernel + r * O
-                for o in 0..<O {
-                    var sum = partials[0][internalRow * O + o]
-                    for w in 1..<n { sum += partials[w][internalRow * O + o] }
-                    d[o] += sum
+        // The partials' addresses on the stack: no allocation per step.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: n) { partials in
+            for w in 0..<n { partials[w] = UnsafePointer(scratch[w].gradKernel.pointer) }
+            let rows = g.patchSize, rowsPerTask = max(1, rows / (8 * workers))
+            parallelFor((rows + rowsPerTask - 1) / rowsPerTask, minimumWorkPerItem: rowsPerTask * O * n) { task in
+                for r in (task * rowsPerTask)..<min(rows, (task + 1) * rowsPerTask) {
+                    // Keras row r = (i, j, c); the partials are in the GEMM's row order.
+                    var internalRow = r
+                    if g.layout == .nchw {
+                        let c = r % C, ij = r / C, i = ij / kw, j = ij % kw
+                        internalRow = (c * kh + i) * kw + j
+                    }
+                    let d = gradKernel + r * O
+                    for o in 0..<O {
+                        var sum = partials[0][internalRow * O + o]
+                        for w in 1..<n { sum += partials[w][internalRow * O + o] }
+                        d[o] += sum
+                    }
                 }
             }
         }

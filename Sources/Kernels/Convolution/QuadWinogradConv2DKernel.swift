@@ -115,7 +115,7 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
             }
         }
         let n = min(workers, batch)
-        let du = sumOfWorkerPartials(scratch.prefix(n).map { $0.gradKernels.pointer }, count: 25 * K * O)
+        let du = sumOfWorkerPartials(workers: n, count: 25 * K * O) { scratch[$0].gradKernels.pointer }
         addKernelGradient(du, into: gradKernel)
     }
 

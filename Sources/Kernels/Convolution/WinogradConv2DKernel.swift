@@ -85,7 +85,7 @@ public final class WinogradConv2DKernel: Convolution2D {
         guard batch > 0 else { return }
         let u = componentKernels(kernel)
         let workersUsed = min(workers, batch)
-        let largestRange = (0..<workersUsed).map { sampleRange(worker: $0, of: workersUsed, batch: batch).count }.max()!
+        let largestRange = (batch + workersUsed - 1) / workersUsed   // the longest `sampleRange`
         // Only with one chunk per worker do all of a worker's component images survive the forward.
         keptForward.remember(batch: batch, kept: largestRange <= samplesPerChunk)
         let P = inner.positions, K = inner.patchSize, I = inner.inputCount, O = filters
@@ -162,7 +162,7 @@ public final class WinogradConv2DKernel: Convolution2D {
                 }
             }
         }
-        let du = sumOfWorkerPartials(scratch.prefix(min(workers, batch)).map { $0.gradKernels.pointer }, count: 9 * K * O)
+        let du = sumOfWorkerPartials(workers: min(workers, batch), count: 9 * K * O) { scratch[$0].gradKernels.pointer }
         transforms.addKernelGradient(du, into: gradKernel)
     }
 }
