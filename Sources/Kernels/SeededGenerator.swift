@@ -52,6 +52,9 @@ public struct SeededGenerator: RandomNumberGenerator, Equatable, Sendable {
 
     /// Fisher-Yates shuffle with this generator's own index draws, so the order is the same
     /// on every platform and Swift version (the standard library's `shuffle` promises neither).
+    /// Inlinable so that callers get it specialised: unspecialised, every swap of a generic
+    /// element allocated (two mallocs per sample per epoch).
+    @inlinable
     public mutating func shuffle<T>(_ array: inout [T]) {
         guard array.count > 1 else { return }
         for i in stride(from: array.count - 1, to: 0, by: -1) {
