@@ -1,27 +1,35 @@
-/// A float buffer that grows on demand and is never shrunk or copied: scratch space one worker
-/// owns, so the steady-state training loop allocates nothing and no copy-on-write can trigger.
-final class FloatScratch: @unchecked Sendable {
-    private(set) var pointer: UnsafeMutablePointer<Float>
+/// A buffer that grows on demand and is never shrunk or copied: scratch space one worker owns,
+/// so the steady-state training loop allocates nothing and no copy-on-write can trigger.
+final class Scratch<Element>: @unchecked Sendable {
+    private(set) var pointer: UnsafeMutablePointer<Element>
     private(set) var capacity: Int
+    private let zero: Element
 
-    init(_ count: Int = 0) {
+    init(_ count: Int, zero: Element) {
+        self.zero = zero
         capacity = max(count, 1)
         pointer = .allocate(capacity: capacity)
-        pointer.initialize(repeating: 0, count: capacity)
+        pointer.initialize(repeating: zero, count: capacity)
     }
 
-    /// At least `count` floats; old contents are dropped when it grows.
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    /// At least `count` elements; old contents are dropped when it grows.
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Element> {
         if count > capacity {
             pointer.deallocate()
             capacity = count
             pointer = .allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
+            pointer.initialize(repeating: zero, count: count)
         }
         return pointer
     }
 
     deinit { pointer.deallocate() }
+}
+
+typealias FloatScratch = Scratch<Float>
+
+extension Scratch where Element == Float {
+    convenience init(_ count: Int = 0) { self.init(count, zero: 0) }
 }
 
 /// How a batch is split over the workers: worker `w` of `count` takes a contiguous range of

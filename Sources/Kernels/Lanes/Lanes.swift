@@ -3,29 +3,11 @@
 /// shuffles (CLaneShuffles moves data between lanes and rows).
 typealias Lanes = SIMD16<Float>
 
-/// Lane storage that grows on demand, like `FloatScratch`, aligned for `Lanes`.
-final class LaneScratch: @unchecked Sendable {
-    private(set) var pointer: UnsafeMutablePointer<Lanes>
-    private(set) var capacity: Int
+/// Lane storage that grows on demand, aligned for `Lanes`.
+typealias LaneScratch = Scratch<Lanes>
 
-    init(_ count: Int = 0) {
-        capacity = max(count, 1)
-        pointer = .allocate(capacity: capacity)
-        pointer.initialize(repeating: Lanes(), count: capacity)
-    }
-
-    /// At least `count` lanes; old contents are dropped when it grows.
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Lanes> {
-        if count > capacity {
-            pointer.deallocate()
-            capacity = count
-            pointer = .allocate(capacity: count)
-            pointer.initialize(repeating: Lanes(), count: count)
-        }
-        return pointer
-    }
-
-    deinit { pointer.deallocate() }
+extension Scratch where Element == Lanes {
+    convenience init(_ count: Int = 0) { self.init(count, zero: Lanes()) }
 }
 
 /// `count` (<= 16) floats as lanes, zeros after them.
