@@ -200,17 +200,10 @@ public final class FFTConv2DKernel: Convolution2D {
                     return
                 }
                 for l in 0..<min(16, g.channels - cb * 16) {
-                    let c = cb * 16 + l
                     for h in 0..<g.inHeight {
                         var lane = grid + ((h + g.padTop) * fft.columns + g.padLeft) * 16 + l
-                        switch g.layout {
-                        case .nchw:
-                            var out = dx + n * g.inputCount + (c * g.inHeight + h) * g.inWidth
-                            for _ in 0..<g.inWidth { out.pointee = lane.pointee; out += 1; lane += 16 }
-                        case .nhwc:
-                            var out = dx + n * g.inputCount + h * g.inWidth * g.channels + c
-                            for _ in 0..<g.inWidth { out.pointee = lane.pointee; out += g.channels; lane += 16 }
-                        }
+                        var out = dx + n * g.inputCount + h * g.inWidth * g.channels + cb * 16 + l
+                        for _ in 0..<g.inWidth { out.pointee = lane.pointee; out += g.channels; lane += 16 }
                     }
                 }
             }
@@ -236,15 +229,7 @@ public final class FFTConv2DKernel: Convolution2D {
             for u in 0..<g.kernelHeight {
                 for v in 0..<g.kernelWidth {
                     let at = gradKernel + ((u * g.kernelWidth + v) * C + c) * O + ob * 16
-                    let value = grid[u * fft.columns + v] * scale
-                    if lanes == 16 {
-                        let old = UnsafeRawPointer(at).loadUnaligned(as: Lanes.self)
-                        UnsafeMutableRawPointer(at).storeBytes(of: old + value, as: Lanes.self)
-                    } else {
-                        withUnsafeBytes(of: value) { value in
-                            for l in 0..<lanes { at[l] += value.load(fromByteOffset: 4 * l, as: Float.self) }
-                        }
-                    }
+                    storeLanes(loadLanes(at, count: lanes) + grid[u * fft.columns + v] * scale, at, count: lanes)
                 }
             }
         }
@@ -307,13 +292,7 @@ public final class FFTConv2DKernel: Convolution2D {
                 for v in 0..<fft.columns {
                     guard v < g.kernelWidth else { grid[u * fft.columns + v] = Lanes(); continue }
                     let at = kernel + ((u * g.kernelWidth + v) * C + c) * O + ob * 16
-                    var value = Lanes()
-                    if lanes == 16 {
-                        value = UnsafeRawPointer(at).loadUnaligned(as: Lanes.self)
-                    } else {
-                        withUnsafeMutableBytes(of: &value) { for l in 0..<lanes { $0.storeBytes(of: at[l], toByteOffset: 4 * l, as: Float.self) } }
-                    }
-                    grid[u * fft.columns + v] = value * scale
+                    grid[u * fft.columns + v] = loadLanes(at, count: lanes) * scale
                 }
             }
             let re = spectra + group * 2 * F
@@ -414,11 +393,10 @@ public final class FFTConv2DKernel: Convolution2D {
         }
     }
 
-    /// Runs `body(scratch, group)` for every group, the groups split over the workers.
+    /// Runs `body(scratch, group)` for every group, the groups split over the workers as a batch is.
     private func forEachGroup(_ count: Int, _ body: (FFTScratch, Int) -> Void) {
-        let n = min(scratch.count, count)
-        parallelFor(n) { w in
-            for group in sampleRange(worker: w, of: n, batch: count) { body(scratch[w], group) }
+        forEachWorker(scratch, batch: count) { ws, groups in
+            for group in groups { body(ws, group) }
         }
     }
 }
