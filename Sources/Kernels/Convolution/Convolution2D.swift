@@ -34,9 +34,10 @@ extension Convolution2D {
 }
 
 /// The algorithm with the least work for this shape: the FFT for large kernels on large
-/// outputs with few input channels (the seed's first layer), the paired Winograd transform for
-/// other large stride-1 kernels (the seed's second layer: 0.56 of the direct products), im2col +
-/// GEMM for everything else (3x3, strided).
+/// outputs with few input channels (the seed's first layer), Winograd F(2, 4) when the output is
+/// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), the paired Winograd
+/// transform for other large stride-1 kernels (9/16), im2col + GEMM for everything else (3x3,
+/// strided).
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
     let direct = g.positions * g.patchSize * filters
     let winograd = WinogradConv2DKernel.savesWork(g) ? WinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil

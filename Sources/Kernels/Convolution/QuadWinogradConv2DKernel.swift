@@ -235,25 +235,23 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
     private func combineOutputs(_ m: UnsafePointer<Float>, componentStride cs: Int, bias: UnsafePointer<Float>?,
                                 _ ws: QuadScratch, sample n: Int, into y: UnsafeMutablePointer<Float>) {
         let O = filters
-        // rows[(i * 5 + a) * O + o]: A applied along columns, then along rows.
+        // half[(j * 5 + a) * O + o]: A applied along columns (to j), then along rows (to i).
         let half = ws.outputs.reserve(10 * O)
         for a in 0..<5 {
             let r = m + a * 5 * cs
             for o in 0..<O {
-                let m0 = r[o], m1 = r[cs + o], m2 = r[2 * cs + o], m3 = r[3 * cs + o], m4 = r[4 * cs + o]
-                half[a * O + o] = m0 + m1 + m2 + m3
-                half[(5 + a) * O + o] = m1 - m2 + 2 * m3 + m4
+                let pair = quadOutputs(r[o], r[cs + o], r[2 * cs + o], r[3 * cs + o], r[4 * cs + o])
+                half[a * O + o] = pair.0
+                half[(5 + a) * O + o] = pair.1
             }
         }
         for j in 0..<2 {
             let h = half + j * 5 * O
             for o in 0..<O {
-                let m0 = h[o], m1 = h[O + o], m2 = h[2 * O + o], m3 = h[3 * O + o], m4 = h[4 * O + o]
+                let pair = quadOutputs(h[o], h[O + o], h[2 * O + o], h[3 * O + o], h[4 * O + o])
                 let b = bias?[o] ?? 0
-                let y0 = (m0 + m1 + m2 + m3) + b, y1 = (m1 - m2 + 2 * m3 + m4) + b
-                // (i, j): i along rows (first index), j along columns.
-                storeOutput(y0, sample: n, filter: o, row: 0, column: j, into: y)
-                storeOutput(y1, sample: n, filter: o, row: 1, column: j, into: y)
+                storeOutput(pair.0 + b, sample: n, filter: o, row: 0, column: j, into: y)
+                storeOutput(pair.1 + b, sample: n, filter: o, row: 1, column: j, into: y)
             }
         }
     }
@@ -280,14 +278,12 @@ public final class QuadWinogradConv2DKernel: Convolution2D {
                 case .nchw: d0 = dy[((n * O + o) * 2) * 2 + j]; d1 = dy[((n * O + o) * 2 + 1) * 2 + j]
                 case .nhwc: d0 = dy[(n * 4 + j) * O + o]; d1 = dy[(n * 4 + 2 + j) * O + o]
                 }
-                h[o] = d0; h[O + o] = d0 + d1; h[2 * O + o] = d0 - d1; h[3 * O + o] = d0 + 2 * d1; h[4 * O + o] = d1
+                quadOutputAdjoint(d0, d1, into: h + o, stride: O)
             }
         }
         for a in 0..<5 {
-            let r = dm + a * 5 * cs
             for o in 0..<O {
-                let d0 = half[a * O + o], d1 = half[(5 + a) * O + o]
-                r[o] = d0; r[cs + o] = d0 + d1; r[2 * cs + o] = d0 - d1; r[3 * cs + o] = d0 + 2 * d1; r[4 * cs + o] = d1
+                quadOutputAdjoint(half[a * O + o], half[(5 + a) * O + o], into: dm + a * 5 * cs + o, stride: cs)
             }
         }
     }

@@ -90,3 +90,15 @@ func quadInputAdjoint(_ d0: Lanes, _ d1: Lanes, _ d2: Lanes, _ d3: Lanes, _ d4: 
     dst[3 * stride] += d0 - d1 - d2 + d3 - two * d4
     dst[4 * stride] += d4
 }
+
+/// y = A M for five products: (M0 + M1 + M2 + M3, M1 - M2 + 2 M3 + M4).
+@inline(__always)
+func quadOutputs(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float) -> (Float, Float) {
+    (m0 + m1 + m2 + m3, m1 - m2 + 2 * m3 + m4)
+}
+
+/// dM = A^T dy for two outputs, into `dst[0, stride, ..., 4 stride]`.
+@inline(__always)
+func quadOutputAdjoint(_ d0: Float, _ d1: Float, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+    dst[0] = d0; dst[stride] = d0 + d1; dst[2 * stride] = d0 - d1; dst[3 * stride] = d0 + 2 * d1; dst[4 * stride] = d1
+}
