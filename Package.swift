@@ -3,7 +3,8 @@ import PackageDescription
 
 // Release builds on Linux compile the kernels for the CPU that builds them (Relapse is built
 // from source where it runs): the FFT convolution's sixteen-lane arithmetic then runs in
-// AVX-512 or AVX2 registers instead of four SSE halves, twice as fast (docs/PERFORMANCE.md).
+// AVX-512 or AVX2 registers instead of four SSE halves, 1.4 to 2 times as fast here
+// (docs/PERFORMANCE.md).
 // RELAPSE_PORTABLE=1 builds kernels that run on any CPU of the architecture.
 let kernelSettings: [SwiftSetting] = Context.environment["RELAPSE_PORTABLE"] == nil
     ? [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux], configuration: .release))]
