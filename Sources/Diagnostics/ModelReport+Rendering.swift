@@ -13,6 +13,10 @@ extension ModelReport {
             lines.append("Model:     weights only (save_weights file), \(grouped(parameterCount)) parameters")
         }
         lines += notes.map { "Note:      \($0)" }
+        if !refusals.isEmpty {
+            lines.append("Refused:   \(refusals.count) setting\(refusals.count == 1 ? "" : "s") Relapse does not compute; training and prediction stop on them:")
+            lines += refusals.map { "  - \($0)" }
+        }
         lines.append("")
         lines += ReportFormatting.table(["Layer", "Class", "Output shape", "Params"],
                        layers.map { [$0.name, $0.className, $0.outputShape.map(shapeText) ?? "?", grouped($0.parameterCount)] },
@@ -55,6 +59,10 @@ extension ModelReport {
             ("model_class", modelClass.map { .string($0) } ?? .null),
             ("parameters", .int(parameterCount)),
             ("notes", .array(notes.map { .string($0) })),
+            ("refusals", .array(refusals.map { r in
+                .object([("scope", .string(r.scope)), ("key", .string(r.key)), ("value", r.value),
+                         ("reason", .string(r.reason)), ("message", .string(r.description))])
+            })),
             ("layers", .array(layers.map { layer in
                 .object([("name", .string(layer.name)), ("class_name", .string(layer.className)),
                          ("output_shape", layer.outputShape.map { .array($0.map { .int($0) }) } ?? .null),

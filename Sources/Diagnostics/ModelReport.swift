@@ -38,16 +38,23 @@ public struct ModelReport: Sendable {
     public var trainingConfig: TrainingConfig?
     /// Extra lines a reader should see (e.g. loss semantics that differ between Keras versions).
     public var notes: [String]
+    /// Every setting that stops training or prediction, all at once.
+    public var refusals: [ConfigRefusal]
 
     public var parameterCount: Int { weights.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
-    public init(path: String, model: KerasModel, notes: [String] = []) throws {
+    public init(path: String, model: KerasModel, notes: [String] = [], refusals: [ConfigRefusal] = []) throws {
         self.path = path
         producer = model.producer
         backend = model.backend
         modelClass = model.definition?.className
         modelName = model.definition?.name
-        if let definition = model.definition {
+        self.refusals = refusals
+        if let definition = model.definition, !definition.refusals.isEmpty {
+            // A refused layer cannot be built: the config's own list, without shapes.
+            layers = definition.layers.map { Layer(name: $0.name, className: $0.className, outputShape: nil,
+                                                   parameterCount: model.weights(of: $0.name).reduce(0) { $0 + $1.count }) }
+        } else if let definition = model.definition {
             let table = try Network.layerTable(for: definition)
             layers = table.map { Layer(name: $0.name, className: $0.className, outputShape: $0.outputShape, parameterCount: $0.parameterCount) }
         } else {

@@ -86,8 +86,12 @@ public struct KerasModel: Sendable {
 
     /// The trainable weights in Keras's order (layers as in `layer_names`, each layer's
     /// weights in `weight_names` order), as (stored name, shape).
+    /// Weights of `trainable: false` layers are not among them: Keras's optimizer keeps no
+    /// state for them.
     public var trainableVariables: [(name: String, shape: [Int])] {
-        layerWeights.flatMap { layer in layer.weights.map { (name: $0.name, shape: $0.values.shape) } }
+        let frozen = Set(definition?.layers.filter { !$0.training.trainable }.map(\.name) ?? [])
+        return layerWeights.filter { !frozen.contains($0.layerName) }
+            .flatMap { layer in layer.weights.map { (name: $0.name, shape: $0.values.shape) } }
     }
 
     /// The weights of one layer, in Keras's order.

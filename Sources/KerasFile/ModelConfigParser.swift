@@ -41,7 +41,7 @@ public enum ModelConfigParser {
         let name = config["name"]?.stringValue ?? "sequential"
         var layers: [LayerSpec] = []
         for entry in layerList {
-            var spec = try parseLayer(entry)
+            var spec = try LayerParser.parse(entry)
             if layers.isEmpty, !isInput(spec) {
                 // No InputLayer in the config: Keras builds one from the first layer's batch shape.
                 guard let shape = try batchShape(in: spec.config) else {
@@ -55,8 +55,11 @@ public enum ModelConfigParser {
             layers.append(spec)
         }
         guard let first = layers.first, let last = layers.last else { throw Failure("Sequential model '\(name)' has no layers") }
-        return ModelDefinition(className: "Sequential", name: name, layers: layers,
-                               inputs: [TensorRef(layer: first.name)], outputs: [TensorRef(layer: last.name)], config: root)
+        var definition = ModelDefinition(className: "Sequential", name: name, layers: layers,
+                                         inputs: [TensorRef(layer: first.name)], outputs: [TensorRef(layer: last.name)], config: root)
+        // The shape Keras 3 built the model for; the network infers it from the input layer.
+        readModelKeys(config, into: &definition, handled: ["layers", "build_input_shape"])
+        return definition
     }
 
     private static func isInput(_ spec: LayerSpec) -> Bool {
@@ -71,7 +74,7 @@ public enum ModelConfigParser {
         let name = config["name"]?.stringValue ?? "model"
         var layers: [LayerSpec] = []
         for entry in layerList {
-            var spec = try parseLayer(entry)
+            var spec = try LayerParser.parse(entry)
             spec.inbound = try inboundTensors(entry["inbound_nodes"], layer: spec.name)
             layers.append(spec)
         }
@@ -86,7 +89,31 @@ public enum ModelConfigParser {
         for ref in inputs + outputs where !names.contains(ref.layer) {
             throw Failure("model input/output names unknown layer '\(ref.layer)'")
         }
-        return ModelDefinition(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs, config: root)
+        var definition = ModelDefinition(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs, config: root)
+        readModelKeys(config, into: &definition, handled: ["layers", "input_layers", "output_layers"])
+        return definition
+    }
+
+    /// The model's own keys besides its layers: `trainable: false` freezes every layer (Keras's
+    /// `Model.trainable` setter sets it on each), a non-float32 `dtype` is refused, the rest by name.
+    private static func readModelKeys(_ config: JSONValue, into definition: inout ModelDefinition, handled: [String]) {
+        guard config.objectValue != nil else { return }
+        var keys = ConfigKeys(config, scope: "model '\(definition.name)'")
+        for key in handled { keys.accept(key) }
+        keys.accept("name")
+        var refusals: [ConfigRefusal] = []
+        if let value = keys.take("trainable"), !value.isNull {
+            if let flag = value.boolValue {
+                if !flag { for i in definition.layers.indices { definition.layers[i].training.trainable = false } }
+            } else {
+                refusals.append(keys.refusal("trainable", "must be true or false"))
+            }
+        }
+        if let value = keys.take("dtype"), !value.isNull,
+           (value.stringValue ?? value["config"]?["name"]?.stringValue) != "float32" {
+            refusals.append(keys.refusal("dtype", "is not supported (Relapse computes in float32)"))
+        }
+        definition.modelRefusals = refusals + keys.leftovers()
     }
 
     /// A functional layer's inputs from its first node. Keras 2: `[[["name", 0, 0, {}], ...]]`;
@@ -125,56 +152,6 @@ public enum ModelConfigParser {
                          tensorIndex: items.count > 2 ? items[2].intValue ?? 0 : 0)
     }
 
-    // MARK: Layers
-
-    static func parseLayer(_ entry: JSONValue) throws -> LayerSpec {
-        guard let className = entry["class_name"]?.stringValue, let config = entry["config"] else {
-            throw Failure("a layer in model_config has no class_name/config")
-        }
-        guard let name = config["name"]?.stringValue ?? entry["name"]?.stringValue else {
-            throw Failure("a \(className) layer has no name")
-        }
-        let layer = LayerConfigReader(config: config, layer: name, className: className)
-        let kind: LayerKind
-        switch className {
-        case "InputLayer":
-            guard let shape = try batchShape(in: config) else { throw Failure("InputLayer '\(name)' has no batch shape") }
-            kind = .input(batchShape: shape)
-        case "Activation":
-            kind = .activation(try layer.activation("activation"))
-        case "Conv2D", "Convolution2D":
-            kind = .conv2D(Conv2DSpec(
-                filters: try layer.int("filters"), kernelSize: try layer.pair("kernel_size"),
-                strides: try layer.pair("strides", default: (1, 1)), padding: try layer.padding(),
-                dataFormat: try layer.dataFormat(), dilationRate: try layer.pair("dilation_rate", default: (1, 1)),
-                activation: try layer.activation("activation", default: .linear),
-                useBias: try layer.bool("use_bias", default: true)))
-        case "MaxPooling2D", "MaxPool2D":
-            let pool = try layer.pair("pool_size", default: (2, 2))
-            kind = .maxPooling2D(Pooling2DSpec(
-                poolSize: pool, strides: try layer.pair("strides", default: pool),
-                padding: try layer.padding(), dataFormat: try layer.dataFormat()))
-        case "Reshape":
-            kind = .reshape(targetShape: try layer.intList("target_shape"))
-        case "Flatten":
-            kind = .flatten(try layer.dataFormat())
-        case "Dense":
-            kind = .dense(DenseSpec(units: try layer.int("units"), activation: try layer.activation("activation", default: .linear),
-                                    useBias: try layer.bool("use_bias", default: true)))
-        case "Dropout":
-            if let noise = config["noise_shape"], !noise.isNull {
-                throw Failure("Dropout '\(name)' uses noise_shape, which Relapse does not support")
-            }
-            guard let rate = config["rate"]?.doubleValue, (0..<1).contains(rate) else {
-                throw Failure("Dropout '\(name)' has no valid rate")
-            }
-            kind = .dropout(rate: rate, seed: config["seed"]?.intValue)
-        default:
-            throw Failure("unknown layer class '\(className)' (layer '\(name)')")
-        }
-        return LayerSpec(name: name, className: className, kind: kind, inbound: [], config: config)
-    }
-
     /// `batch_input_shape` (Keras 2) or `batch_shape` (Keras 3); nil if the layer has neither.
     static func batchShape(in config: JSONValue) throws -> [Int?]? {
         guard let value = config["batch_input_shape"] ?? config["batch_shape"], let items = value.arrayValue else { return nil }
@@ -183,76 +160,5 @@ public enum ModelConfigParser {
             guard let n = item.intValue, n > 0 else { throw Failure("batch shape \(value.serialized()) is not a list of positive sizes") }
             return n
         }
-    }
-}
-
-/// Typed access to one layer's config, with errors that name the layer and the key.
-struct LayerConfigReader {
-    let config: JSONValue
-    let layer: String
-    let className: String
-
-    private func fail(_ key: String, _ problem: String) -> ModelConfigParser.Failure {
-        ModelConfigParser.Failure("\(className) '\(layer)': \(key) \(problem)")
-    }
-
-    func int(_ key: String) throws -> Int {
-        guard let n = config[key]?.intValue, n > 0 else { throw fail(key, "must be a positive integer") }
-        return n
-    }
-
-    func bool(_ key: String, default value: Bool) throws -> Bool {
-        guard let item = config[key], !item.isNull else { return value }
-        guard let b = item.boolValue else { throw fail(key, "must be true or false") }
-        return b
-    }
-
-    func intList(_ key: String) throws -> [Int] {
-        guard let items = config[key]?.arrayValue else { throw fail(key, "is missing") }
-        return try items.map {
-            guard let n = $0.intValue, n > 0 || n == -1 else { throw fail(key, "must hold positive sizes (or -1)") }
-            return n
-        }
-    }
-
-    /// A (height, width) pair written as a list or as one number for both.
-    func pair(_ key: String, default value: (Int, Int)? = nil) throws -> (Int, Int) {
-        guard let item = config[key], !item.isNull else {
-            if let value { return value }
-            throw fail(key, "is missing")
-        }
-        if let n = item.intValue, n > 0 { return (n, n) }
-        guard let items = item.arrayValue, items.count == 2, let a = items[0].intValue, let b = items[1].intValue, a > 0, b > 0 else {
-            throw fail(key, "must be two positive integers")
-        }
-        return (a, b)
-    }
-
-    func padding() throws -> Padding {
-        guard let text = config["padding"]?.stringValue else { return .valid }
-        guard let padding = Padding(rawValue: text.lowercased()) else { throw fail("padding", "'\(text)' is not valid or same") }
-        return padding
-    }
-
-    /// Keras's default data format is channels_last (`image_data_format` in keras.json).
-    func dataFormat() throws -> DataFormat {
-        guard let item = config["data_format"], !item.isNull else { return .channelsLast }
-        guard let text = item.stringValue, let format = DataFormat(rawValue: text) else {
-            throw fail("data_format", "'\(item.serialized())' is not channels_first or channels_last")
-        }
-        return format
-    }
-
-    func activation(_ key: String, default value: ActivationFunction? = nil) throws -> ActivationFunction {
-        guard let item = config[key], !item.isNull else {
-            if let value { return value }
-            throw fail(key, "is missing")
-        }
-        // Keras 3 may serialise a built-in activation as {"class_name": "function", "config": "relu", ...}.
-        let name = item.stringValue ?? item["config"]?.stringValue ?? item["class_name"]?.stringValue
-        guard let name, let function = ActivationFunction(rawValue: name) else {
-            throw fail(key, "'\(item.serialized())' is not supported (linear, relu, sigmoid, softmax, tanh)")
-        }
-        return function
     }
 }

@@ -11,6 +11,8 @@ public struct ModelDefinition: Sendable {
     public var outputs: [TensorRef]
     /// The complete `model_config` JSON this definition came from.
     public var config: JSONValue
+    /// Refused keys of the model's own config (not of its layers).
+    public var modelRefusals: [ConfigRefusal] = []
 
     public init(className: String, name: String, layers: [LayerSpec], inputs: [TensorRef],
                 outputs: [TensorRef], config: JSONValue) {
@@ -25,6 +27,9 @@ public struct ModelDefinition: Sendable {
     public var isSequential: Bool { className == "Sequential" }
 
     public func layer(named name: String) -> LayerSpec? { layers.first { $0.name == name } }
+
+    /// Every setting of the model that stops training or prediction, in config order.
+    public var refusals: [ConfigRefusal] { modelRefusals + layers.flatMap(\.refusals) }
 }
 
 /// One tensor produced by a layer: Keras's (layer name, node index, tensor index).
@@ -63,11 +68,14 @@ public struct Conv2DSpec: Equatable, Sendable {
     public var dilationRate: (Int, Int)
     public var activation: ActivationFunction
     public var useBias: Bool
+    /// Grouped convolution: input and output channels split into `groups` independent parts.
+    public var groups: Int
 
     public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1),
                 padding: Padding = .valid, dataFormat: DataFormat = .channelsLast,
                 dilationRate: (Int, Int) = (1, 1), activation: ActivationFunction = .linear,
-                useBias: Bool = true) {
+                useBias: Bool = true, groups: Int = 1) {
+        self.groups = groups
         self.filters = filters
         self.kernelSize = kernelSize
         self.strides = strides
@@ -82,7 +90,7 @@ public struct Conv2DSpec: Equatable, Sendable {
         a.filters == b.filters && a.kernelSize == b.kernelSize && a.strides == b.strides
             && a.padding == b.padding && a.dataFormat == b.dataFormat
             && a.dilationRate == b.dilationRate && a.activation == b.activation
-            && a.useBias == b.useBias
+            && a.useBias == b.useBias && a.groups == b.groups
     }
 }
 
@@ -129,6 +137,8 @@ public enum LayerKind: Equatable, Sendable {
     case flatten(DataFormat)
     case dense(DenseSpec)
     case dropout(rate: Double, seed: Int?)
+    /// A class Relapse does not compute (its refusal says which); never built into a network.
+    case unsupported
 }
 
 public struct LayerSpec: Sendable {
@@ -140,14 +150,22 @@ public struct LayerSpec: Sendable {
     public var inbound: [TensorRef]
     /// The layer's `config` object as read, kept whole for writing back.
     public var config: JSONValue
+    /// trainable, regularizers, constraints.
+    public var training: LayerTrainingSettings
+    /// Settings of this layer that Relapse does not compute and will not ignore; a network is
+    /// built only from layers without any.
+    public var refusals: [ConfigRefusal]
 
     public init(name: String, className: String, kind: LayerKind, inbound: [TensorRef],
-                config: JSONValue) {
+                config: JSONValue, training: LayerTrainingSettings = LayerTrainingSettings(),
+                refusals: [ConfigRefusal] = []) {
         self.name = name
         self.className = className
         self.kind = kind
         self.inbound = inbound
         self.config = config
+        self.training = training
+        self.refusals = refusals
     }
 
     /// Keras's own weight names for this layer, in Keras's order (kernel before bias).

@@ -1,7 +1,7 @@
 import KerasFile
 import Kernels
 
-/// Keras's Conv2D: valid/same padding, strides, optional bias, a fused activation, either data
+/// Keras's Conv2D: valid/same padding, strides, groups, optional bias, a fused activation, either data
 /// format. Kernel (kh, kw, in, out) and bias (out) as Keras stores them.
 final class Conv2DLayer: NetworkLayer {
     let name: String
@@ -43,9 +43,14 @@ final class Conv2DLayer: NetworkLayer {
         }
         self.outputShape = layout == .nchw ? [spec.filters, g.outHeight, g.outWidth]
                                            : [g.outHeight, g.outWidth, spec.filters]
-        self.conv = makeConvolution2D(geometry: g, filters: spec.filters)
+        // Keras's own check (base_conv.py): channels and filters split evenly into the groups.
+        guard c % spec.groups == 0, spec.filters % spec.groups == 0 else {
+            throw NetworkError(layer: name, "groups = \(spec.groups) must divide the input channels (\(c)) and the filters (\(spec.filters))")
+        }
+        self.conv = spec.groups == 1 ? makeConvolution2D(geometry: g, filters: spec.filters)
+            : GroupedConvolution2D(geometry: g, filters: spec.filters, groups: spec.groups)
         self.activation = spec.activation.kernel(shape: outputShape)
-        self.kernelParam = Parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c, spec.filters])
+        self.kernelParam = Parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c / spec.groups, spec.filters])
         self.biasParam = spec.useBias ? Parameter(layer: name, name: "bias", shape: [spec.filters]) : nil
     }
 

@@ -9,12 +9,25 @@ public final class Parameter {
     public let weightName: String
     public var value: Tensor
     public var gradient: Tensor
+    /// False for the weights of a `trainable: false` layer: the optimizer never sees them.
+    public private(set) var trainable = true
+    /// `kernel_regularizer` / `bias_regularizer`: a penalty on this weight added to the loss.
+    public private(set) var regularizer: Regularizer?
+    /// `kernel_constraint` / `bias_constraint`, its axes resolved against this weight's rank.
+    public private(set) var constraint: WeightConstraint?
 
     init(layer: String, name: String, shape: [Int]) {
         self.layerName = layer
         self.weightName = name
         self.value = Tensor(zeros: shape)
         self.gradient = Tensor(zeros: shape)
+    }
+
+    /// Takes this weight's part of its layer's training settings.
+    func configure(_ settings: LayerTrainingSettings) throws {
+        trainable = settings.trainable
+        regularizer = settings.weightRegularizers[weightName]
+        constraint = try settings.constraints[weightName].map { try $0.resolved(rank: shape.count, weight: self) }
     }
 
     public var shape: [Int] { value.shape }

@@ -41,8 +41,17 @@ public final class Network {
     /// Per-sample input and output shapes.
     public let inputShape: [Int]
     public let outputShape: [Int]
-    /// The trainable weights in Keras's order (layer order of the config, kernel then bias).
+    /// Every weight in Keras's order (layer order of the config, kernel then bias).
     public let variables: [Parameter]
+    /// The weights the optimizer updates: `variables` without those of `trainable: false`
+    /// layers (Keras's `trainable_weights`, the order its optimizer state follows).
+    public var trainableVariables: [Parameter] { variables.filter(\.trainable) }
+    /// `activity_regularizer`s by layer index (config order).
+    let activityRegularizers: [Int: Regularizer]
+    /// tf.keras and Keras 3 divide an activity penalty by the batch size; Keras 2.2 does not
+    /// (`_handle_activity_regularization` in tf_keras/src/engine/base_layer.py, `Layer.__call__`
+    /// in keras/src/layers/layer.py, `Layer.__call__` in Keras 2.2.4's engine/base_layer.py).
+    public var activityPenaltyPerSample = true
     /// Draws dropout masks; save `state` in a checkpoint to resume the same stream.
     public var dropoutGenerator: SeededGenerator
 
@@ -57,6 +66,8 @@ public final class Network {
         self.dropoutGenerator = SeededGenerator(seed: dropoutSeed)
         let specs = definition.layers
         guard !specs.isEmpty else { throw NetworkError(layer: nil, "the model has no layers") }
+        // A setting Relapse does not compute stops the model here, before it can train or predict.
+        try ConfigRefusals(definition.refusals).check()
         var seen = Set<String>()
         for s in specs where !seen.insert(s.name).inserted {
             throw NetworkError(layer: s.name, "two layers share this name")
@@ -157,6 +168,14 @@ public final class Network {
         self.inputShape = netInputShape
         self.outputShape = layers[outputIndex].outputShape
         self.variables = layers.flatMap { $0.parameters }
+        for (k, layer) in layers.enumerated() {
+            for parameter in layer.parameters {
+                try parameter.configure(specs[k].training)
+            }
+        }
+        self.activityRegularizers = Dictionary(uniqueKeysWithValues: specs.indices.compactMap { k in
+            specs[k].training.activityRegularizer.map { (k, $0) }
+        })
         self.layerInfos = specs.indices.map { k in
             let l = layers[k]
             return LayerInfo(name: specs[k].name, className: specs[k].className, outputShape: l.outputShape,
@@ -194,6 +213,7 @@ public final class Network {
         case .flatten(let f): return FlattenLayer(name: spec.name, dataFormat: f, inputShape: shape)
         case .dense(let d): return try DenseLayer(name: spec.name, spec: d, inputShape: shape)
         case .dropout(let rate, _): return try DropoutLayer(name: spec.name, rate: rate, config: spec.config, inputShape: shape)
+        case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
         }
     }
 }

@@ -65,6 +65,12 @@ extension Network {
             let input = pos > 0 ? layerList[chain[pos - 1]].output : lastInputStorage
             let needInput = pos > firstWithWeights && !(layerList[chain[pos - 1]] is InputLayerNode)
             let skip = target == .logits && pos == chain.count - 1
+            if activityRegularizers[chain[pos]] != nil {
+                guard !skip else {
+                    throw NetworkError(layer: layer.name, "an activity_regularizer on the output layer needs the gradient w.r.t. its output, but the loss gives it w.r.t. the logits")
+                }
+                addActivityGradient(layer: chain[pos], to: &g)
+            }
             guard let next = layer.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: needInput) else { break }
             g = next
         }

@@ -16,8 +16,12 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let model = try KerasModel.load(file)
-            let network = try checkedNetwork(of: model, in: file)
-            let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network))
+            // Every refused setting is listed; the network (which checks weight shapes) is
+            // built only when there is none.
+            let refusals = model.definition?.refusals ?? []
+            let network = refusals.isEmpty ? try checkedNetwork(of: model, in: file) : nil
+            let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network),
+                                         refusals: refusals)
             print(json ? report.json().prettyPrinted() : report.text())
         }
     }

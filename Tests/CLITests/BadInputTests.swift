@@ -117,7 +117,15 @@ final class BadInputTests: XCTestCase {
 
     func testUnknownLayer() throws {
         let path = try doctor { $0.modelConfigJSON = $0.modelConfigJSON!.replacingOccurrences(of: "\"MaxPooling2D\"", with: "\"FancyPooling\"") }
-        try assertModelRefused("model_config names an unknown layer", path, says: "unknown layer class 'FancyPooling'")
+        let says = "layer 'max_pooling2d' (FancyPooling): class_name = \"FancyPooling\" is not a layer Relapse computes"
+        let output = directory + "/out.h5"
+        try assertRefused("model_config names an unknown layer (resave)", ["resave", path, output], names: path, says: says, outputs: [output])
+        try assertRefused("model_config names an unknown layer (train)", ["train", path, "--epochs", "1", "--checkpoints", directory + "/run"],
+                          names: path, says: says, outputs: [directory + "/run"])
+        // inspect lists what stops training instead of failing on it.
+        let inspect = try Relapse.run(["inspect", path])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("  - " + says), inspect.stdout)
     }
 
     func testWeightMissingFromItsGroup() throws {

@@ -72,7 +72,11 @@ final class InspectResaveTests: XCTestCase {
 
     func testUnknownLayerClass() throws {
         let path = try doctor { $0.modelConfigJSON = $0.modelConfigJSON!.replacingOccurrences(of: "\"MaxPooling2D\"", with: "\"FancyPooling\"") }
-        try assertRefused(path, mentions: "unknown layer class 'FancyPooling'")
+        let output = directory + "/out.h5"
+        let result = try Relapse.run(["resave", path, output])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("class_name = \"FancyPooling\" is not a layer Relapse computes"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
 
     func testWeightShapeContradictsConfig() throws {
@@ -84,6 +88,33 @@ final class InspectResaveTests: XCTestCase {
     }
 
     /// A copy of the Adam fixture with one thing changed, written through Relapse's raw layer.
+    /// Issue 12: inspect lists every setting that stops training, at once; train refuses on the
+    /// first with one line naming the file, the layer, the key and its value, and writes nothing.
+    func testInspectListsEveryRefusalAndTrainRefusesByName() throws {
+        let path = try doctor { file in
+            file.modelConfigJSON = file.modelConfigJSON!
+                .replacingOccurrences(of: "\"use_bias\": true", with: "\"use_bias\": true, \"mystery\": 7")
+                .replacingOccurrences(of: "\"dtype\": \"float32\"", with: "\"dtype\": \"float64\"")
+        }
+        let inspect = try Relapse.run(["inspect", path])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("layer 'conv2d' (Conv2D): mystery = 7 is not supported"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("layer 'dense' (Dense): mystery = 7 is not supported"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("dtype = \"float64\" is not supported (Relapse computes in float32)"), inspect.stdout)
+        let json = try Relapse.run(["inspect", path, "--json"])
+        let refusals = try JSONValue.parse(json.stdout)["refusals"]?.arrayValue ?? []
+        XCTAssertGreaterThanOrEqual(refusals.count, 3)
+        XCTAssertTrue(refusals.contains { $0["key"] == .string("mystery") && $0["value"] == .int(7) && $0["scope"] == .string("layer 'dense' (Dense)") })
+
+        let run = directory + "/run"
+        let train = try Relapse.run(["train", path, "--epochs", "1", "--synthetic", "64", "--checkpoints", run])
+        XCTAssertEqual(train.status, 2, train.stderr)
+        XCTAssertEqual(train.stderr.split(separator: "\n").count, 1, train.stderr)
+        XCTAssertTrue(train.stderr.hasPrefix("relapse: error: \(path): layer '"), train.stderr)
+        XCTAssertTrue(train.stderr.contains("relapse inspect lists them"), train.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run))
+    }
+
     private func doctor(_ change: (inout KerasModelFile) -> Void) throws -> String {
         var file = try KerasModelFile.read(Relapse.fixture("tfk-adam-trained.h5"))
         change(&file)

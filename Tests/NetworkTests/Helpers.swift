@@ -19,6 +19,7 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .flatten: cls = "Flatten"
     case .dense: cls = "Dense"
     case .dropout: cls = "Dropout"
+    case .unsupported: cls = "Unsupported"
     }
     return LayerSpec(name: name, className: cls, kind: kind, inbound: from.map { [TensorRef(layer: $0)] } ?? [], config: config)
 }

@@ -14,6 +14,7 @@ public final class Trainer {
         self.optimizer = optimizer
         self.loss = loss
         self.semantics = semantics
+        network.activityPenaltyPerSample = semantics != .keras22
     }
 
     /// What the loss sees of the output: softmax/sigmoid (whose logits tf.keras uses) or not.
@@ -28,13 +29,22 @@ public final class Trainer {
         let output = try network.forward(x, training: true)
         let evaluation = loss.evaluate(output: output, logits: network.outputLogits, activation: outputActivation,
                                        labels: y, semantics: semantics)
-        let result = BatchResult(loss: evaluation.mean, perSample: evaluation.perSample.data,
+        // Keras's reported and optimised loss: the compiled loss plus `model.losses` (weight and
+        // activity regularizers), evaluated on the weights this batch's forward pass used.
+        let penalty = network.hasRegularization ? network.regularizationPenalty() : 0
+        let result = BatchResult(loss: evaluation.mean + penalty, perSample: evaluation.perSample.data,
                                  correct: Accuracy.correct(output: output, labels: y), count: x.shape[0])
         switch evaluation.gradient {
         case .output(let g): try network.backward(g, withRespectTo: .output)
         case .logits(let g): try network.backward(g, withRespectTo: .logits)
         }
-        try optimizer.step(parameters: network.variables)
+        network.addWeightRegularizationGradients()
+        // Only Keras's `trainable_weights` reach the optimizer; constraints project them after
+        // the update (`apply_grad_to_update_var` in tf_keras/src/optimizers/optimizer.py,
+        // `BaseOptimizer.apply` in keras/src/optimizers/base_optimizer.py, `get_updates` in
+        // Keras 2.2.4's optimizers.py).
+        try optimizer.step(parameters: network.trainableVariables)
+        network.applyConstraints()
         return result
     }
 
@@ -48,7 +58,8 @@ public final class Trainer {
             let output = try network.forward(bx, training: false)
             let evaluation = loss.evaluate(output: output, logits: network.outputLogits, activation: outputActivation,
                                            labels: by, semantics: semantics)
-            total += Double(evaluation.mean) * Double(end - start)
+            let penalty = network.hasRegularization ? network.regularizationPenalty() : 0
+            total += Double(evaluation.mean + penalty) * Double(end - start)
             correct += Accuracy.correct(output: output, labels: by)
         }
         return (total / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))

@@ -133,7 +133,7 @@ public enum RunSetup {
     static func makeOptimizer(_ model: KerasModel, network: Network, options: TrainingOptions,
                               note: (String) -> Void) throws -> Optimizer {
         let flavor = OptimizerFlavor(producer: model.producer)
-        let shapes = network.parameters.map(\.shape)
+        let shapes = network.trainableVariables.map(\.shape)
         if let config = model.trainingConfig,
            options.optimizer == nil || options.optimizer!.lowercased() == config.optimizerClass.lowercased() {
             var optimizer = try Optimizer(trainingConfig: config, flavor: flavor)

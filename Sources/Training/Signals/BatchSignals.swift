@@ -16,7 +16,8 @@ struct BatchSignals {
     /// Reads the gradients and output the network holds after a training step.
     mutating func record(_ network: Network) {
         var squares = 0.0
-        for variable in network.variables {
+        // The gradients the optimizer receives (frozen layers' are computed but never applied).
+        for variable in network.trainableVariables {
             let n = variable.gradient.count
             variable.gradient.withPointer { g in squares += sumOfSquares(g, count: n) }
         }
