@@ -1,8 +1,10 @@
 import HDF5
 
 /// An optimizer's saved state independent of the file layout: the step counter and, per
-/// slot (tf.keras 2.11+'s names: Adam `m`, `v`, `vhat`; SGD `m`; RMSprop `velocity`,
-/// `momentum`, `average_gradient`), one array per trainable variable in weight order.
+/// slot (tf.keras 2.11+'s names: Adam/AdamW `m`, `v`, `vhat`; SGD `m`; RMSprop `velocity`,
+/// `momentum`, `average_gradient`; Adagrad `accumulator`; Adadelta `accumulated_grad`,
+/// `accumulated_delta_var`; Adamax `m`, `u`; Nadam `m`, `v`), one array per trainable variable
+/// in weight order.
 public struct OptimizerState: Equatable, Sendable {
     public var optimizerClass: String
     public var iterations: Int64
@@ -19,9 +21,13 @@ public struct OptimizerState: Equatable, Sendable {
     public static func slotGroups(for optimizerClass: String, slots: Set<String>) -> [[String]] {
         let known: [[String]]
         switch optimizerClass.lowercased() {
-        case "adam", "adamw", "adamax", "nadam": known = [["m", "v"], ["vhat"]]
+        case "adam", "adamw": known = [["m", "v"], ["vhat"]]
+        case "nadam": known = [["m", "v"]]
+        case "adamax": known = [["m", "u"]]
         case "sgd": known = [["m"]]
         case "rmsprop": known = [["velocity"], ["momentum"], ["average_gradient"]]
+        case "adagrad": known = [["accumulator"]]
+        case "adadelta": known = [["accumulated_grad", "accumulated_delta_var"]]
         default: known = []
         }
         let listed = Set(known.joined())
@@ -65,25 +71,36 @@ public enum OptimizerLayout {
         return try assemble(iterations: arrays[0].values, slots: slots, optimizerClass: optimizerClass, variables: variables)
     }
 
-    /// Keras 3: `<opt>/iteration`, `<opt>/learning_rate`, then `<opt>/<path>_<slot>` per variable,
-    /// slots interleaved per variable within a build group.
+    /// Keras 3's slot suffixes and the tf.keras names they stand for, by class; longer suffixes
+    /// first (`_velocity_hat` before `_velocity`).
+    public static func keras3Suffixes(_ optimizerClass: String) -> [(String, String)] {
+        switch optimizerClass.lowercased() {
+        case "adam", "adamw": return [("_velocity_hat", "vhat"), ("_momentum", "m"), ("_velocity", "v")]
+        case "nadam": return [("_momentum", "m"), ("_velocity", "v")]
+        case "adamax": return [("_momentum", "m"), ("_norm", "u")]
+        case "sgd": return [("_momentum", "m")]
+        case "rmsprop": return [("_average_gradient", "average_gradient"), ("_momentum", "momentum"), ("_velocity", "velocity")]
+        case "adagrad": return [("_accumulator", "accumulator")]
+        case "adadelta": return [("_accumulated_delta_var", "accumulated_delta_var"), ("_accumulated_grad", "accumulated_grad")]
+        default: return []
+        }
+    }
+
+    /// Keras 3: `<opt>/iteration`, `<opt>/learning_rate` (absent under a schedule), then
+    /// `<opt>/<path>_<slot>` per variable, slots interleaved per variable within a build group.
+    /// Nadam adds `<opt>/variable` (its u_product), which Relapse recomputes from the iterations.
     private static func readKeras3(_ arrays: [NamedArray], optimizerClass: String,
                                    variables: [(name: String, shape: [Int])]) throws -> OptimizerState {
-        let suffixes: [(String, String)] = [("_velocity_hat", "vhat"), ("_average_gradient", "average_gradient"),
-                                            ("_momentum", "momentum"), ("_velocity", "velocity")]
-        let isAdamFamily = ["adam", "adamw", "adamax", "nadam"].contains(optimizerClass.lowercased())
-        let isSGD = optimizerClass.lowercased() == "sgd"
+        let suffixes = keras3Suffixes(optimizerClass)
+        let isNadam = optimizerClass.lowercased() == "nadam"
         var slots: [String: [NumericArray?]] = [:]
         var counters: [String: Int] = [:]
         for array in arrays.dropFirst() where !array.name.hasSuffix("/learning_rate") {
-            guard let (suffix, slotName) = suffixes.first(where: { array.name.hasSuffix($0.0) }) else {
-                throw ModelConfigParser.Failure("optimizer weight '\(array.name)' is not a slot Relapse knows")
+            let last = array.name.split(separator: "/").last.map(String.init) ?? array.name
+            if isNadam, last == "variable" || last.hasPrefix("variable_"), array.values.shape.isEmpty { continue }
+            guard let (_, canonical) = suffixes.first(where: { array.name.hasSuffix($0.0) }) else {
+                throw ModelConfigParser.Failure("optimizer weight '\(array.name)' is not a slot of \(optimizerClass) Relapse knows")
             }
-            _ = suffix
-            // Keras 3 calls Adam's m "momentum" and v "velocity"; SGD's momentum is tf.keras's m.
-            var canonical = slotName
-            if isAdamFamily { canonical = ["momentum": "m", "velocity": "v"][slotName] ?? slotName }
-            if isSGD, slotName == "momentum" { canonical = "m" }
             let position = counters[canonical, default: 0]
             counters[canonical] = position + 1
             guard position < variables.count else {
@@ -95,8 +112,11 @@ public enum OptimizerLayout {
     }
 
     /// Keras 2.0-2.3: unnamed `training/<Class>/Variable_N:0` in the order of the optimizer's
-    /// `self.weights`: Adam `[iterations] + ms + vs + vhats` (vhats of shape (1,) unless
-    /// amsgrad), SGD `[iterations] + moments`, RMSprop `accumulators` (no iterations).
+    /// `self.weights` (keras/optimizers.py 2.2.4): Adam `[iterations] + ms + vs + vhats` (vhats
+    /// of shape (1,) unless amsgrad), SGD `[iterations] + moments`, Adamax `[iterations] + ms +
+    /// us`, Nadam `[iterations] + ms + vs` (its m_schedule is not saved), RMSprop and Adagrad
+    /// `accumulators`, Adadelta `accumulators + delta_accumulators` (the last three without
+    /// iterations).
     private static func readKeras2(_ arrays: [NamedArray], optimizerClass: String,
                                    variables: [(name: String, shape: [Int])]) throws -> OptimizerState {
         let n = variables.count
@@ -111,8 +131,12 @@ public enum OptimizerLayout {
         case "adam": slotNames = ["m", "v", "vhat"]
         case "sgd": slotNames = ["m"]
         case "rmsprop": slotNames = ["velocity"]
+        case "adagrad": slotNames = ["accumulator"]
+        case "adadelta": slotNames = ["accumulated_grad", "accumulated_delta_var"]
+        case "adamax": slotNames = ["m", "u"]
+        case "nadam": slotNames = ["m", "v"]
         default:
-            throw ModelConfigParser.Failure("Keras 2 optimizer state of \(optimizerClass) is not supported (Adam, SGD, RMSprop)")
+            throw ModelConfigParser.Failure("Keras 2 optimizer state of \(optimizerClass) is not supported (Adam, SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam)")
         }
         guard rest.count == slotNames.count * n else {
             throw ModelConfigParser.Failure("optimizer state holds \(rest.count) arrays; \(optimizerClass) over \(n) weights needs \(slotNames.count * n)")

@@ -52,17 +52,23 @@ struct HyperparameterFlags: ParsableArguments {
     @Flag(help: "Keep the data's order (Keras's shuffle=False).")
     var noShuffle = false
 
-    @Option(help: "Optimizer class: adam, sgd, rmsprop. A different class than the file's starts fresh.")
+    @Option(help: ArgumentHelp(
+        "Optimizer class, in any case: Adam, AdamW, SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam (Nadam not for tf-keras 2.11+ files, AdamW not for Keras 2.2). A different class than the file's starts fresh.",
+        valueName: "name"))
     var optimizer: String?
 
-    @Option var learningRate: Double?
-    @Option var epsilon: Double?
-    @Option var beta1: Double?
-    @Option var beta2: Double?
-    @Option var momentum: Double?
-    @Option(help: "Adam's amsgrad (true or false).") var amsgrad: Bool?
-    @Option(help: "SGD's nesterov (true or false).") var nesterov: Bool?
-    @Option(help: "RMSprop's rho.") var rho: Double?
+    @Option(help: "Learning rate (replaces the file's, schedule included).") var learningRate: Double?
+    @Option(help: "Adam/AdamW/Adamax/Nadam/RMSprop/Adagrad/Adadelta epsilon.") var epsilon: Double?
+    @Option(help: "Adam/AdamW/Adamax/Nadam beta_1, in [0, 1).") var beta1: Double?
+    @Option(help: "Adam/AdamW/Adamax/Nadam beta_2, in [0, 1).") var beta2: Double?
+    @Option(help: "SGD/RMSprop momentum, in [0, 1].") var momentum: Double?
+    @Flag(inversion: .prefixedNo, help: "Adam/AdamW amsgrad.") var amsgrad: Bool?
+    @Flag(inversion: .prefixedNo, help: "SGD Nesterov momentum.") var nesterov: Bool?
+    @Option(help: "RMSprop/Adadelta rho, in [0, 1).") var rho: Double?
+    @Option(help: "Clip each gradient to this L2 norm (Keras 2.2: all gradients together).") var clipnorm: Double?
+    @Option(help: "Clip gradient values to [-v, v].") var clipvalue: Double?
+    @Option(help: "Clip all gradients together to this L2 norm (not in Keras 2.2).") var globalClipnorm: Double?
+    @Option(help: "Decoupled weight decay, w -= w * wd * lr before each step (not in Keras 2.2).") var weightDecay: Double?
 
     @Option(help: "Loss: binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh.")
     var loss: String?
@@ -75,16 +81,34 @@ struct HyperparameterFlags: ParsableArguments {
         if let lossSemantics, LossSemantics(rawValue: lossSemantics) == nil {
             throw ValidationError("--loss-semantics must be one of \(LossSemantics.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        for (name, value) in [("--learning-rate", learningRate), ("--epsilon", epsilon)] {
-            if let value, !(value > 0) { throw ValidationError("\(name) must be positive") }
+        if let optimizer, !Optimizer.supportedClassNames.contains(where: { $0.lowercased() == optimizer.lowercased() }) {
+            throw ValidationError("--optimizer must be one of \(Optimizer.supportedClassNames.joined(separator: ", ")) (any case)")
         }
+        let ranges: [(String, Double?, (Double) -> Bool, String)] = [
+            ("--learning-rate", learningRate, { $0 > 0 }, "positive"),
+            ("--epsilon", epsilon, { $0 > 0 }, "positive"),
+            ("--beta1", beta1, { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+            ("--beta2", beta2, { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+            ("--momentum", momentum, { $0 >= 0 && $0 <= 1 }, "in [0, 1]"),
+            ("--rho", rho, { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+            ("--clipnorm", clipnorm, { $0 > 0 }, "positive"),
+            ("--clipvalue", clipvalue, { $0 > 0 }, "positive"),
+            ("--global-clipnorm", globalClipnorm, { $0 > 0 }, "positive"),
+            ("--weight-decay", weightDecay, { $0 >= 0 }, "at least 0"),
+        ]
+        for (name, value, valid, wanted) in ranges {
+            if let value, !(value.isFinite && valid(value)) { throw ValidationError("\(name) must be a finite number \(wanted)") }
+        }
+        if clipnorm != nil && globalClipnorm != nil { throw ValidationError("give --clipnorm or --global-clipnorm, not both") }
     }
 
     func apply(to options: inout TrainingOptions) {
         options.batchSize = batchSize
         options.seed = seed
         if noShuffle { options.shuffle = false }
-        options.optimizer = optimizer
+        options.optimizer = optimizer.map { name in
+            Optimizer.supportedClassNames.first { $0.lowercased() == name.lowercased() } ?? name
+        }
         options.loss = loss
         options.lossSemantics = lossSemantics.flatMap(LossSemantics.init(rawValue:))
         let settings: [(String, ConfigValue?)] = [
@@ -92,6 +116,8 @@ struct HyperparameterFlags: ParsableArguments {
             ("beta_1", beta1.map(ConfigValue.double)), ("beta_2", beta2.map(ConfigValue.double)),
             ("momentum", momentum.map(ConfigValue.double)), ("amsgrad", amsgrad.map(ConfigValue.bool)),
             ("nesterov", nesterov.map(ConfigValue.bool)), ("rho", rho.map(ConfigValue.double)),
+            ("clipnorm", clipnorm.map(ConfigValue.double)), ("clipvalue", clipvalue.map(ConfigValue.double)),
+            ("global_clipnorm", globalClipnorm.map(ConfigValue.double)), ("weight_decay", weightDecay.map(ConfigValue.double)),
         ]
         options.hyperparameters = settings.compactMap { key, value in value.map { (key, $0) } }
     }

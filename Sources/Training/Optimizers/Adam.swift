@@ -3,7 +3,7 @@ import Foundation
 /// Adam, with tf.keras 2.11+'s defaults. `step` = iterations + 1.
 public struct Adam: UpdateRule {
     public static let className = "Adam"
-    public static let defaultLearningRate = 0.001
+    public static func defaultLearningRate(_ flavor: OptimizerFlavor) -> Double { 0.001 }
     public var beta1 = 0.9
     public var beta2 = 0.999
     /// "Epsilon hat" (added to sqrt(v), not to v). Keras 2.2's default is also 1e-7 (`K.epsilon()`).
@@ -14,14 +14,13 @@ public struct Adam: UpdateRule {
 
     public init() {}
 
-    public init(config: inout [String: ConfigValue], flavor: OptimizerFlavor) throws {
-        beta1 = try config.takeDouble("beta_1", beta1)
-        beta2 = try config.takeDouble("beta_2", beta2)
-        epsilon = try config.takeDouble("epsilon", epsilon)
-        amsgrad = try config.takeBool("amsgrad", amsgrad)
-        adaptiveEpsilon = try config.takeBool("adaptive_epsilon", adaptiveEpsilon)
-        if adaptiveEpsilon && flavor != .tfKeras {
-            throw OptimizerError.unsupportedSetting("adaptive_epsilon exists only in tf.keras")
+    public init(reading config: inout OptimizerConfigReader) {
+        beta1 = config.number("beta_1", beta1)
+        beta2 = config.number("beta_2", beta2)
+        epsilon = config.number("epsilon", epsilon)
+        amsgrad = config.flag("amsgrad", amsgrad)
+        if config.flavor == .tfKeras {
+            adaptiveEpsilon = config.flag("adaptive_epsilon", adaptiveEpsilon)
         }
     }
 
@@ -33,13 +32,13 @@ public struct Adam: UpdateRule {
         return out
     }
 
-    public mutating func set(_ key: String, _ value: ConfigValue) throws -> Bool {
+    public mutating func set(_ key: String, _ value: ConfigValue, flavor: OptimizerFlavor) throws -> Bool {
         switch key {
         case "beta_1": beta1 = try number(value, key)
         case "beta_2": beta2 = try number(value, key)
         case "epsilon": epsilon = try number(value, key)
         case "amsgrad": amsgrad = try flag(value, key)
-        case "adaptive_epsilon": adaptiveEpsilon = try flag(value, key)
+        case "adaptive_epsilon" where flavor == .tfKeras: adaptiveEpsilon = try flag(value, key)
         default: return false
         }
         return true

@@ -15,7 +15,10 @@ extension Optimizer {
             if let c = clipvalue, c > 0 { out = out.map { clamped($0, Float(c)) } }
             return out
         }
-        // tf.keras and Keras 3: the first one set wins.
+        // tf_keras/src/optimizers/optimizer.py and keras/src/optimizers/base_optimizer.py
+        // `_clip_gradients`: the first of clipnorm, global_clipnorm, clipvalue that is set and
+        // positive wins (Keras 3 refuses more than one; tf-keras ignores clipvalue beside a norm).
+        // clipnorm is tf.clip_by_norm per gradient: g * c / max(norm, c).
         if let c = clipnorm, c > 0 {
             let cf = Float(c)
             return grads.map { g in
@@ -25,9 +28,13 @@ extension Optimizer {
             }
         }
         if let c = globalClipnorm, c > 0 {
+            // tf.clip_by_global_norm (tf-keras): clip_norm * min(1 / norm, 1 / clip_norm) with
+            // clip_norm a float32 tensor; Keras 3's clip_by_global_norm computes 1.0 / clip_norm
+            // in Python's double. Both add (norm - norm), so an infinite or NaN norm gives NaN.
             let norm = Float(globalNorm(grads))
             let cf = Float(c)
-            let scale = cf * min(1 / norm, 1 / cf)
+            let inverse = flavor == .keras3 ? Float(1 / c) : 1 / cf
+            let scale = cf * min(1 / norm, inverse) + (norm - norm)
             return grads.map { scaled($0, scale) }
         }
         if let c = clipvalue, c > 0 { return grads.map { clamped($0, Float(c)) } }

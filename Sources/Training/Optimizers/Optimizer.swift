@@ -1,3 +1,4 @@
+import KerasFile
 import Kernels
 import Network
 
@@ -6,7 +7,10 @@ import Network
 public struct Optimizer: Sendable {
     public var rule: any UpdateRule
     public let flavor: OptimizerFlavor
+    /// The constant learning rate (ignored while `schedule` is set).
     public var learningRate: Double
+    /// A learning-rate schedule from the config, evaluated at `iterations` before each step.
+    public var schedule: LearningRateSchedule?
     /// Keras 2.2 only: `lr / (1 + decay * iterations)`.
     public var decay = 0.0
     /// tf.keras / Keras 3: decoupled decay, `w -= w * weight_decay * lr` before the update.
@@ -16,8 +20,9 @@ public struct Optimizer: Sendable {
     public var globalClipnorm: Double?
     /// The optimizer's `name` (prefix of its saved variables' names).
     public var name: String
-    /// Config entries Relapse does not act on but writes back (jit_compile, ema_momentum, ...).
-    public var passthrough: [String: ConfigValue] = [:]
+    /// Config entries that cannot change the math (jit_compile, ema_momentum while use_ema is
+    /// false, ...), kept as the file had them to be written back; see `readCommon`.
+    public var inert: [String: JSONValue] = [:]
 
     /// Completed update steps (`iterations` in every Keras).
     public var iterations: Int64 = 0
@@ -29,13 +34,14 @@ public struct Optimizer: Sendable {
     public init(_ rule: any UpdateRule, flavor: OptimizerFlavor = .tfKeras, learningRate: Double? = nil) {
         self.rule = rule
         self.flavor = flavor
-        self.learningRate = learningRate ?? type(of: rule).defaultLearningRate
+        self.learningRate = learningRate ?? type(of: rule).defaultLearningRate(flavor)
         self.name = Self.defaultName(type(of: rule).className, flavor)
     }
 
     static func defaultName(_ className: String, _ flavor: OptimizerFlavor) -> String {
         switch flavor {
-        case .keras3: return className == "RMSprop" ? "rmsprop" : className.lowercased()
+        // keras/src/optimizers/base_optimizer.py: auto_name(class name), snake case.
+        case .keras3: return ["RMSprop": "rmsprop", "AdamW": "adam_w"][className] ?? className.lowercased()
         case .keras22, .tfKeras: return className
         }
     }
@@ -54,7 +60,11 @@ public struct Optimizer: Sendable {
         for kind in rule.slotKinds(flavor) {
             let wanted = shapes.map { rule.slotShape(kind, variable: $0, flavor) }
             if slots[kind]?.map(\.shape) != wanted {
-                slots[kind] = wanted.map { Tensor(zeros: $0) }
+                let start = rule.initialSlotValue(kind, flavor)
+                slots[kind] = wanted.map { shape in
+                    start == 0 ? Tensor(zeros: shape)
+                        : Tensor(shape: shape, data: Array(repeating: start, count: shape.reduce(1, *)))
+                }
             }
         }
     }
@@ -75,6 +85,7 @@ public struct Optimizer: Sendable {
         let grads = clippedGradients(gradients)
         let lr = currentLearningRate
         applyWeightDecay(&weights, lr: lr)
+        rule.beginStep(iterations + 1, flavor: flavor)
         let kinds = rule.slotKinds(flavor)
         for index in weights.indices {
             var variableSlots = kinds.map { slots[$0]![index].data }
@@ -98,13 +109,18 @@ public struct Optimizer: Sendable {
         try step(weights: &weights, gradients: parameters.map(\.gradient))
     }
 
-    /// The float32 learning rate this step uses.
+    /// The float32 learning rate this step uses: the schedule at `iterations` (tf-keras's
+    /// `_compute_current_learning_rate`, Keras 3's `_get_current_learning_rate`), or Keras 2.2's
+    /// `lr * (1. / (1. + decay * iterations))` in float32 (keras/optimizers.py 2.2.4).
     var currentLearningRate: Float {
+        if let schedule { return schedule.value(at: iterations) }
         let lr = Float(learningRate)
         guard flavor == .keras22, decay > 0 else { return lr }
         return lr * (1 / (1 + Float(decay) * Float(iterations)))
     }
 
+    /// tf_keras/src/optimizers/optimizer.py and keras/src/optimizers/base_optimizer.py
+    /// `_apply_weight_decay`: `variable - variable * wd * lr` in float32, before the update.
     private func applyWeightDecay(_ weights: inout [Tensor], lr: Float) {
         guard let wd = weightDecay, flavor != .keras22 else { return }
         let decay = Float(wd)
@@ -115,12 +131,15 @@ public struct Optimizer: Sendable {
 
     /// Sets a hyperparameter by its Keras config key; the state is kept.
     public mutating func set(_ key: String, _ value: ConfigValue) throws {
-        var entry = [key: value]
-        if try rule.set(key, value) {
+        if type(of: rule) == Nadam.self, ["beta_1", "schedule_decay"].contains(key), iterations > 0 {
+            // Nadam's momentum-schedule product is recomputed from iterations on resume (Nadam.swift),
+            // which holds only while its factors never change.
+            throw OptimizerError.unsupportedSetting("changing Nadam's \(key) after training has started")
+        }
+        if try rule.set(key, value, flavor: flavor) {
             ensureSlots()
             return
         }
-        try readCommon(&entry)
-        guard entry.isEmpty else { throw OptimizerError.unsupportedSetting("'\(key)' for \(type(of: rule).className)") }
+        try setCommon(key, value)
     }
 }

@@ -35,7 +35,7 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
 
     public var description: String {
         switch self {
-        case .unknownOptimizer(let name): return "unknown optimizer '\(name)' (Relapse knows Adam, SGD, RMSprop)"
+        case .unknownOptimizer(let name): return "unknown optimizer '\(name)' (Relapse knows \(Optimizer.supportedClassNames.joined(separator: ", ")))"
         case .unsupportedSetting(let what): return "unsupported optimizer setting: \(what)"
         case .invalidValue(let key, let value): return "invalid value \(value) for optimizer setting '\(key)'"
         case .stateMismatch(let what): return "optimizer state does not fit: \(what)"

@@ -2,7 +2,7 @@
 /// no centering, and only the accumulators saved.
 public struct RMSprop: UpdateRule {
     public static let className = "RMSprop"
-    public static let defaultLearningRate = 0.001
+    public static func defaultLearningRate(_ flavor: OptimizerFlavor) -> Double { 0.001 }
     public var rho = 0.9
     public var momentum = 0.0
     public var epsilon = 1e-7
@@ -10,18 +10,15 @@ public struct RMSprop: UpdateRule {
 
     public init() {}
 
-    public init(config: inout [String: ConfigValue], flavor: OptimizerFlavor) throws {
-        rho = try config.takeDouble("rho", rho)
-        momentum = try config.takeDouble("momentum", momentum)
-        epsilon = try config.takeDouble("epsilon", epsilon)
-        centered = try config.takeBool("centered", centered)
-        try checkFlavor(flavor)
-    }
-
-    private func checkFlavor(_ flavor: OptimizerFlavor) throws {
-        if flavor == .keras22 && (momentum != 0 || centered) {
-            throw OptimizerError.unsupportedSetting("Keras 2.2's RMSprop has no momentum or centered")
+    public init(reading config: inout OptimizerConfigReader) {
+        rho = config.number("rho", rho)
+        epsilon = config.number("epsilon", epsilon)
+        if config.flavor == .keras22 {
+            // keras/optimizers.py 2.2.4's RMSprop has neither argument.
+            return
         }
+        momentum = config.number("momentum", momentum)
+        centered = config.flag("centered", centered)
     }
 
     public func config(_ flavor: OptimizerFlavor, decay: Double) -> [(String, ConfigValue)] {
@@ -31,11 +28,13 @@ public struct RMSprop: UpdateRule {
         return [("rho", .double(rho)), ("momentum", .double(momentum)), ("epsilon", .double(epsilon)), ("centered", .bool(centered))]
     }
 
-    public mutating func set(_ key: String, _ value: ConfigValue) throws -> Bool {
+    public mutating func set(_ key: String, _ value: ConfigValue, flavor: OptimizerFlavor) throws -> Bool {
         switch key {
         case "rho": rho = try number(value, key)
-        case "momentum": momentum = try number(value, key)
         case "epsilon": epsilon = try number(value, key)
+        case "momentum", "centered" where flavor == .keras22:
+            throw OptimizerError.unsupportedSetting("\(key): Keras 2.2's RMSprop has no momentum or centered")
+        case "momentum": momentum = try number(value, key)
         case "centered": centered = try flag(value, key)
         default: return false
         }

@@ -1,16 +1,18 @@
 /// Stochastic gradient descent with optional (Nesterov) momentum.
 public struct SGD: UpdateRule {
     public static let className = "SGD"
-    public static let defaultLearningRate = 0.01
+    public static func defaultLearningRate(_ flavor: OptimizerFlavor) -> Double { 0.01 }
     public var momentum = 0.0
     public var nesterov = false
 
     public init() {}
 
-    public init(config: inout [String: ConfigValue], flavor: OptimizerFlavor) throws {
-        momentum = try config.takeDouble("momentum", momentum)
-        nesterov = try config.takeBool("nesterov", nesterov)
-        guard (0...1).contains(momentum) else { throw OptimizerError.invalidValue(key: "momentum", .double(momentum)) }
+    public init(reading config: inout OptimizerConfigReader) {
+        // tf_keras/src/optimizers/sgd.py and keras/src/optimizers/sgd.py refuse a momentum
+        // outside [0, 1]; Keras 2.2 takes any value.
+        let range = config.flavor == .keras22 ? { (_: Double) in true } : { (0...1).contains($0) }
+        momentum = config.number("momentum", momentum, valid: range, reason: "must be between 0 and 1")
+        nesterov = config.flag("nesterov", nesterov)
     }
 
     public func config(_ flavor: OptimizerFlavor, decay: Double) -> [(String, ConfigValue)] {
@@ -20,9 +22,12 @@ public struct SGD: UpdateRule {
         return out
     }
 
-    public mutating func set(_ key: String, _ value: ConfigValue) throws -> Bool {
+    public mutating func set(_ key: String, _ value: ConfigValue, flavor: OptimizerFlavor) throws -> Bool {
         switch key {
-        case "momentum": momentum = try number(value, key)
+        case "momentum":
+            let m = try number(value, key)
+            guard flavor == .keras22 || (0...1).contains(m) else { throw OptimizerError.invalidValue(key: key, value) }
+            momentum = m
         case "nesterov": nesterov = try flag(value, key)
         default: return false
         }

@@ -88,7 +88,7 @@ public enum RunSetup {
         for (key, value) in options.hyperparameters {
             let before = optimizer.config().first { $0.0 == key }?.1
             try withFile(checkpointPath) { try apply([(key, value)], to: &optimizer) }
-            if before != value { changes.append("\(key) \(before.map { "\($0.json.serialized())" } ?? "unset") -> \(value.json.serialized())") }
+            if before != value.json { changes.append("\(key) \(before.map { $0.serialized() } ?? "unset") -> \(value.json.serialized())") }
         }
         if let loss = options.loss, try lossFunction(loss).rawValue != state.loss {
             changes.append("loss \(state.loss) -> \(try lossFunction(loss).rawValue)")

@@ -5,19 +5,21 @@ import Network
 
 /// Between the optimizer and what a Keras file holds: its `optimizer_config` JSON and its state.
 extension Optimizer {
-    /// The optimizer a file's `training_config` describes, in the file's Keras flavor.
+    /// The optimizer a file's `training_config` describes, in the file's Keras flavor. Throws
+    /// the first refusal (a `ConfigRefusal` naming the key and its value).
     public init(trainingConfig: TrainingConfig, flavor: OptimizerFlavor) throws {
-        var config: [String: ConfigValue] = [:]
-        for (key, value) in trainingConfig.optimizerConfig.objectValue ?? [] {
-            config[key] = try ConfigValue(json: value, key: key)
-        }
-        try self.init(className: trainingConfig.optimizerClass, config: config, flavor: flavor)
+        try self.init(className: trainingConfig.optimizerClass, json: trainingConfig.optimizerConfig, flavor: flavor)
+    }
+
+    /// Every refusal of a file's optimizer config, without stopping at the first (for `inspect`).
+    public static func refusals(trainingConfig: TrainingConfig, flavor: OptimizerFlavor) -> [ConfigRefusal] {
+        refusals(className: trainingConfig.optimizerClass, json: trainingConfig.optimizerConfig, flavor: flavor)
     }
 
     /// `optimizer_config` as this flavor's Keras writes it.
     public var optimizerConfigJSON: JSONValue {
         .object([("class_name", .string(className)),
-                 ("config", .object(config().map { ($0.0, $0.1.json) }))])
+                 ("config", .object(config()))])
     }
 
     /// The state for a Keras file: iterations and the slots that have their variable's shape
@@ -48,29 +50,5 @@ extension Optimizer {
             }
         }
         iterations = state.iterations
-    }
-}
-
-extension ConfigValue {
-    init(json: JSONValue, key: String) throws {
-        switch json {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .int(let i): self = .int(i)
-        case .double(let d): self = .double(d)
-        case .string(let s): self = .string(s)
-        case .array, .object:
-            throw OptimizerError.unsupportedSetting("'\(key)' = \(json.serialized()) (schedules and nested settings are not supported)")
-        }
-    }
-
-    var json: JSONValue {
-        switch self {
-        case .null: return .null
-        case .bool(let b): return .bool(b)
-        case .int(let i): return .int(i)
-        case .double(let d): return .double(d)
-        case .string(let s): return .string(s)
-        }
     }
 }
