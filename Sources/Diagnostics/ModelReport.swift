@@ -1,6 +1,7 @@
 import HDF5
 import KerasFile
 import Network
+import Training
 
 /// What `relapse inspect` shows about a Keras file: producer, layers, weights, optimizer and
 /// training configuration, as plain values that render to text or JSON.
@@ -74,5 +75,17 @@ public struct ModelReport: Sendable {
         }
         trainingConfig = model.trainingConfig
         self.notes = notes
+    }
+}
+
+extension ModelReport {
+    /// Every setting of a file that stops training or prediction: the model's and its layers',
+    /// then the training config's optimizer, each in the math of the Keras that wrote the file.
+    public static func refusals(of model: KerasModel) -> [ConfigRefusal] {
+        var refusals = model.definition?.refusals ?? []
+        if let config = model.trainingConfig {
+            refusals += Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
+        }
+        return refusals
     }
 }

@@ -18,8 +18,8 @@ struct Inspect: ParsableCommand {
             let model = try KerasModel.load(file)
             // Every refused setting is listed; the network (which checks weight shapes) is
             // built only when there is none.
-            let refusals = model.definition?.refusals ?? []
-            let network = refusals.isEmpty ? try checkedNetwork(of: model, in: file) : nil
+            let refusals = ModelReport.refusals(of: model)
+            let network = (model.definition?.refusals ?? []).isEmpty ? try checkedNetwork(of: model, in: file) : nil
             let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network),
                                          refusals: refusals)
             print(json ? report.json().prettyPrinted() : report.text())
