@@ -64,7 +64,13 @@ struct HyperparameterFlags: ParsableArguments {
     @Option(help: "SGD's nesterov (true or false).") var nesterov: Bool?
     @Option(help: "RMSprop's rho.") var rho: Double?
 
-    @Option(help: "Loss: binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh.")
+    @Option(help: ArgumentHelp(
+        "Loss, replacing the file's (its loss_weights stay): a Keras name or alias in any case (binary_crossentropy/bce, "
+            + "categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error/mse, mean_absolute_error/mae, "
+            + "mean_absolute_percentage_error/mape, mean_squared_logarithmic_error/msle, huber, hinge, squared_hinge, "
+            + "categorical_hinge, kl_divergence/kld, poisson, log_cosh, or a class name such as BinaryCrossentropy), "
+            + "or a Keras loss config as JSON: '{\"class_name\": \"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}'.",
+        valueName: "name-or-json"))
     var loss: String?
 
     @Option(help: "Loss math of a Keras version: keras2.2, tf.keras, keras3 (JAX/PyTorch), keras3-tensorflow. Default: the file's own.")
