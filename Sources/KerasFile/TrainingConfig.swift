@@ -5,7 +5,9 @@ public struct TrainingConfig: Sendable {
     public var optimizerClass: String
     /// The optimizer's config object as the file has it (key names differ by Keras version).
     public var optimizerConfig: JSONValue
-    /// The loss's name (`binary_crossentropy`, ...), or nil if the loss is not a plain name.
+    /// The loss as a plain name (`binary_crossentropy`, `bce`, ...) when the file stores just a
+    /// name, for display; nil for a loss class with a config, whose options a name would hide.
+    /// Training reads the whole entry (`Loss.parse(trainingConfig:)` in Training).
     public var loss: String?
     public var json: JSONValue
 
@@ -29,24 +31,14 @@ public struct TrainingConfig: Sendable {
         return try TrainingConfig(json: json)
     }
 
-    /// Keras writes a loss as a name, as `{"class_name": "BinaryCrossentropy", ...}`, or (one
-    /// output) as a one-element list or dict of either.
+    /// Keras writes a loss as a name, as `{"class_name": "BinaryCrossentropy", "config": ...}`,
+    /// or (one output) as a one-element list or dict of either. Only a plain name is returned:
+    /// a class's config may hold options (from_logits, label_smoothing, ...) that a name drops.
     static func lossName(_ value: JSONValue?) -> String? {
         guard let value else { return nil }
         if let name = value.stringValue { return name }
         if let items = value.arrayValue, items.count == 1 { return lossName(items[0]) }
         if let pairs = value.objectValue, pairs.count == 1, value["class_name"] == nil { return lossName(pairs[0].1) }
-        if let className = value["class_name"]?.stringValue {
-            let config = value["config"]
-            if className == "function", let name = config?.stringValue { return name }
-            // Class names map to function names: BinaryCrossentropy -> binary_crossentropy.
-            var snake = ""
-            for character in className {
-                if character.isUppercase, !snake.isEmpty { snake += "_" }
-                snake += character.lowercased()
-            }
-            return snake
-        }
         return nil
     }
 }

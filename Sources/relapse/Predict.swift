@@ -27,7 +27,7 @@ struct Predict: ParsableCommand {
             let network = try RunSetup.withFile(model) { try Network(model: keras) }
             let inputs = try Dataset.inputs(path: data, modelInputShape: network.inputShape)
             let pred = try RunSetup.withFile(data) {
-                try Trainer(network: network, optimizer: Optimizer(Adam()), loss: .meanSquaredError, semantics: .tfKeras)
+                try Trainer(network: network, optimizer: Optimizer(Adam()), loss: Loss(.meanSquaredError), semantics: .tfKeras)
                     .predict(inputs, batchSize: batchSize)
             }
             try AtomicFile.write(to: out) { temporary in

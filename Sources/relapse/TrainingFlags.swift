@@ -70,7 +70,13 @@ struct HyperparameterFlags: ParsableArguments {
     @Option(help: "Clip all gradients together to this L2 norm (not in Keras 2.2).") var globalClipnorm: Double?
     @Option(help: "Decoupled weight decay, w -= w * wd * lr before each step (not in Keras 2.2).") var weightDecay: Double?
 
-    @Option(help: "Loss: binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh.")
+    @Option(help: ArgumentHelp(
+        "Loss, replacing the file's (its loss_weights stay): a Keras name or alias in any case (binary_crossentropy/bce, "
+            + "categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error/mse, mean_absolute_error/mae, "
+            + "mean_absolute_percentage_error/mape, mean_squared_logarithmic_error/msle, huber, hinge, squared_hinge, "
+            + "categorical_hinge, kl_divergence/kld, poisson, log_cosh, or a class name such as BinaryCrossentropy), "
+            + "or a Keras loss config as JSON: '{\"class_name\": \"CategoricalCrossentropy\", \"config\": {\"from_logits\": true}}'.",
+        valueName: "name-or-json"))
     var loss: String?
 
     @Option(help: "Loss math of a Keras version: keras2.2, tf.keras, keras3 (JAX/PyTorch), keras3-tensorflow. Default: the file's own.")

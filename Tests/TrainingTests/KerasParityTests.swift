@@ -27,7 +27,9 @@ final class KerasParityTests: XCTestCase {
         let model = try KerasModel.loadFullModel(Self.fixture(start))
         let trainingConfig = try XCTUnwrap(model.trainingConfig)
         let optimizer = try Optimizer(trainingConfig: trainingConfig, flavor: OptimizerFlavor(producer: model.producer))
-        let loss = try XCTUnwrap(LossFunction(kerasName: trainingConfig.loss ?? ""))
+        let parsed = Loss.parse(trainingConfig: trainingConfig.json)
+        XCTAssertEqual(parsed.refusals, [], file: file, line: line)
+        let loss = try XCTUnwrap(parsed.loss)
         let trainer = Trainer(network: try Network(model: model), optimizer: optimizer, loss: loss,
                               semantics: LossSemantics(producer: model.producer, backend: model.backend))
         let data = try trainingData()

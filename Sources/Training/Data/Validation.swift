@@ -1,12 +1,26 @@
 import Kernels
 
+/// What the labels of a dataset hold, as the loss reads them.
+public enum LabelKind: Equatable, Sendable {
+    /// One value per output unit: (n, width).
+    case values(width: Int)
+    /// One class index per sample, (n) or (n, 1), each an integer in 0..<classes
+    /// (sparse_categorical_crossentropy).
+    case classIndices(classes: Int)
+}
+
 extension Dataset {
+    /// `validated(modelInputShape:labels:)` with one label per output unit.
+    public func validated(modelInputShape: [Int], outputWidth: Int) throws -> Dataset {
+        try validated(modelInputShape: modelInputShape, labels: .values(width: outputWidth))
+    }
+
     /// Checks the data against a model before any training: at least one sample, as many
     /// labels as samples, samples of `modelInputShape` (the per-sample input, without the
-    /// batch axis; a negative dimension matches anything), labels (n, `outputWidth`), and no
+    /// batch axis; a negative dimension matches anything), labels as `labels` says, and no
     /// NaN or infinity anywhere. (n, h, w) images are given their one channel where the model
     /// wants (1, h, w) or (h, w, 1). Returns the data as the model will see it.
-    public func validated(modelInputShape: [Int], outputWidth: Int) throws -> Dataset {
+    public func validated(modelInputShape: [Int], labels: LabelKind) throws -> Dataset {
         let xName = source.name(of: .x), yName = source.name(of: .y)
         let labelCount = y.shape.first ?? 0
         guard x.rank > 0, count > 0 else { throw DataError(xName, "holds no samples") }
@@ -22,6 +36,13 @@ extension Dataset {
             }
             result.x.shape = [count] + expanded
         }
+        if case .classIndices(let classes) = labels {
+            try Self.checkClassIndices(y, classes: classes, yName)
+            result.y.shape = [count, 1]
+            try Self.checkFinite(x, "x", xName)
+            return result
+        }
+        guard case .values(let outputWidth) = labels else { return result }
         let wanted = [count, outputWidth]
         guard y.shape == wanted else {
             let hint = y.rank == 1 && outputWidth > 1 ? " (one-hot labels, one column per output)" : ""
@@ -30,6 +51,17 @@ extension Dataset {
         try Self.checkFinite(x, "x", xName)
         try Self.checkFinite(y, "y", yName)
         return result
+    }
+
+    /// Labels for sparse_categorical_crossentropy: (n) or (n, 1) integers below `classes`.
+    /// TensorFlow fails on an index out of range and truncates a fraction; both are refused.
+    private static func checkClassIndices(_ y: Tensor, classes: Int, _ name: String) throws {
+        guard y.rank == 1 || (y.rank == 2 && y.shape[1] == 1) else {
+            throw DataError(name, "y has shape \(tuple(y.shape)) but sparse_categorical_crossentropy needs one class index per sample, (\(y.shape.first ?? 0),) or (\(y.shape.first ?? 0), 1)")
+        }
+        if let i = y.data.firstIndex(where: { !($0 >= 0 && $0 < Float(classes) && $0.rounded() == $0) }) {
+            throw DataError(name, "y holds \(y.data[i]) in sample \(i); sparse_categorical_crossentropy needs class indices 0 to \(classes - 1)")
+        }
     }
 
     private static func matches(_ shape: [Int], _ wanted: [Int]) -> Bool {

@@ -6,10 +6,10 @@ import Network
 public final class Trainer {
     public let network: Network
     public var optimizer: Optimizer
-    public var loss: LossFunction
+    public var loss: Loss
     public var semantics: LossSemantics
 
-    public init(network: Network, optimizer: Optimizer, loss: LossFunction, semantics: LossSemantics) {
+    public init(network: Network, optimizer: Optimizer, loss: Loss, semantics: LossSemantics) {
         self.network = network
         self.optimizer = optimizer
         self.loss = loss
@@ -87,13 +87,18 @@ public struct BatchResult: Sendable {
     public var count: Int
 }
 
-/// Keras's "accuracy" for one-hot outputs (categorical: argmax agrees) and for a single
-/// sigmoid output (binary: rounded prediction equals the label).
+/// Keras's "accuracy" for one-hot outputs (categorical: argmax agrees), for class-index labels
+/// (sparse categorical: argmax equals the index) and for a single sigmoid output (binary:
+/// rounded prediction equals the label).
 enum Accuracy {
     static func correct(output: Tensor, labels: Tensor) -> Int {
         let width = output.shape.last ?? 1
         let rows = output.count / max(width, 1)
         var correct = 0
+        if width > 1 && labels.count == rows {
+            for r in 0..<rows where argmax(output.data[(r * width)..<((r + 1) * width)]) == Int(labels.data[r]) { correct += 1 }
+            return correct
+        }
         for r in 0..<rows {
             let o = output.data[(r * width)..<((r + 1) * width)]
             let y = labels.data[(r * width)..<((r + 1) * width)]

@@ -10,7 +10,7 @@ enum BinaryCrossentropy {
     }
 
     static func onProbabilities(_ p: [Float], _ y: [Float], _ rows: RowView, _ semantics: LossSemantics) -> RowView.Partial {
-        let eps = Double(kerasEpsilon)
+        let eps = kerasEpsilonDouble
         return rows.meanOverLastAxis(p, y) { raw, y in
             let (clipped, passes) = clipToEpsilon(Float(raw))
             let q = Double(clipped)

@@ -2,21 +2,24 @@ import Foundation
 
 /// categorical_crossentropy: `-sum y log p` over the last axis.
 enum CategoricalCrossentropy {
-    /// tf.keras's shortcut (`tf.nn.softmax_cross_entropy_with_logits` on the cached logits).
-    /// Its gradient is TensorFlow's `softmax(z) - y`, exact only when each label row sums to 1;
-    /// TensorFlow trains with that, so we do too.
-    static func onLogits(_ z: [Float], _ y: [Float], _ rows: RowView) -> RowView.Partial {
+    /// `tf.nn.softmax_cross_entropy_with_logits` (from_logits, or tf.keras's shortcut on the
+    /// cached logits). TensorFlow's gradient is `softmax(z) - y`, exact only when each label row
+    /// sums to 1; TensorFlow trains with that, so we do too. Keras 3 on JAX differentiates
+    /// `-sum y log_softmax(z)` (keras/src/backend/jax/nn.py): `sum(y) softmax(z) - y`
+    /// (`exactGradient`).
+    static func onLogits(_ z: [Float], _ y: [Float], _ rows: RowView, exactGradient: Bool = false) -> RowView.Partial {
         var losses = [Double](repeating: 0, count: rows.count)
         var gradient = [Double](repeating: 0, count: z.count)
         for r in 0..<rows.count {
             let row = (r * rows.width)..<((r + 1) * rows.width)
             let top = Double(row.map { z[$0] }.max()!)
             let logSum = log(row.reduce(0.0) { $0 + exp(Double(z[$1]) - top) })
+            let labelSum = exactGradient ? row.reduce(0.0) { $0 + Double(y[$1]) } : 1
             var loss = 0.0
             for i in row {
                 let shifted = Double(z[i]) - top
                 loss += Double(y[i]) * (logSum - shifted)
-                gradient[i] = exp(shifted - logSum) - Double(y[i])
+                gradient[i] = labelSum * exp(shifted - logSum) - Double(y[i])
             }
             losses[r] = loss
         }

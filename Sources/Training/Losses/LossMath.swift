@@ -19,14 +19,18 @@ struct RowView {
         count = width == 0 ? 0 : shape.reduce(1, *) / width
     }
 
-    /// Per-row losses and the gradient of their SUM; scaling by 1/rows gives the batch mean's.
+    /// Per-row losses and the gradient of their SUM; `finish` scales both to the reduction.
     struct Partial {
         var losses: [Double]
         var gradient: [Double]
     }
 
-    func finish(_ partial: Partial, asLogits: Bool) -> LossEvaluation {
-        let scale = count == 0 ? 0 : 1 / Double(count)
+    /// The reduced, weighted batch loss and its gradient: the per-row sum's gradient times
+    /// 1/rows (sum_over_batch_size) or 1 (sum), times the loss weight.
+    func finish(_ partial: Partial, asLogits: Bool, reduction: LossReduction = .sumOverBatchSize,
+                weight: Double = 1) -> LossEvaluation {
+        let perRow = reduction == .sum ? 1 : (count == 0 ? 0 : 1 / Double(count))
+        let scale = perRow * weight
         let perSample = Tensor(shape: Array(shape.dropLast()), data: partial.losses.map { Float($0) })
         let mean = Float(partial.losses.reduce(0, +) * scale)
         let gradient = Tensor(shape: shape, data: partial.gradient.map { Float($0 * scale) })
@@ -86,4 +90,23 @@ extension RowView {
         }
         return Partial(losses: losses, gradient: gradient)
     }
+
+    /// Applies an element formula (loss, d loss / d input) and sums over the last axis.
+    func sumOverLastAxis(_ x: [Float], _ y: [Float], _ f: (Double, Double) -> (Double, Double)) -> Partial {
+        var losses = [Double](repeating: 0, count: count)
+        var gradient = [Double](repeating: 0, count: x.count)
+        for r in 0..<count {
+            var sum = 0.0
+            for i in (r * width)..<((r + 1) * width) {
+                let (l, g) = f(Double(x[i]), Double(y[i]))
+                sum += l
+                gradient[i] = g
+            }
+            losses[r] = sum
+        }
+        return Partial(losses: losses, gradient: gradient)
+    }
 }
+
+/// Keras's fuzz factor as the float32 value the formulas compute with, in double.
+let kerasEpsilonDouble = Double(kerasEpsilon)

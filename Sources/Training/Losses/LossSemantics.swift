@@ -42,7 +42,8 @@ public enum LossGradient: Equatable, Sendable {
 public struct LossEvaluation: Equatable, Sendable {
     /// One loss per sample (the output's shape without its last axis).
     public var perSample: Tensor
-    /// Keras's `sum_over_batch_size` reduction: the mean of `perSample`.
+    /// The batch's loss as Keras's `fit` reports and minimises it: the loss's reduction of
+    /// `perSample` (the mean for `sum_over_batch_size`, the sum for `sum`) times the loss weight.
     public var mean: Float
     public var gradient: LossGradient
 }
@@ -55,4 +56,7 @@ public enum LossAgreement: Sendable {
     case differsNearSaturation
     /// Different functions: the same model trains a different loss in different Keras versions.
     case differs
+    /// Same formula, different labels: Keras 2.2's hinge takes 0/1 labels as they are, tf.keras
+    /// and Keras 3 map them to -1/1 when every label in the batch is 0 or 1.
+    case differsInLabels
 }

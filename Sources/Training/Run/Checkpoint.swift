@@ -7,7 +7,7 @@ import Network
 /// plus Relapse's `RunState`, written atomically.
 enum Checkpoint {
     /// The model as it stands now, in `template`'s file layout and names.
-    static func model(template: KerasModel, trainer: Trainer, state: RunState, lossName: String) throws -> KerasModel {
+    static func model(template: KerasModel, trainer: Trainer, state: RunState, loss: Loss) throws -> KerasModel {
         var model = template
         let current = trainer.network.weightsByLayer
         model.layerWeights = template.layerWeights.map { group in
@@ -18,19 +18,24 @@ enum Checkpoint {
         }
         model.optimizerState = trainer.optimizer.savedState()
         model.trainingConfigJSON = trainingConfig(template: template.trainingConfig, optimizer: trainer.optimizer,
-                                                  loss: lossName).serialized()
+                                                  loss: loss).serialized()
         model.trainingConfig = try TrainingConfig.parse(model.trainingConfigJSON!)
         model.relapseState = try state.json()
         return model
     }
 
-    /// `training_config` with the optimizer and loss in use, other entries kept as they were.
-    static func trainingConfig(template: TrainingConfig?, optimizer: Optimizer, loss: String) -> JSONValue {
+    /// `training_config` with the optimizer and loss in use, other entries kept as they were:
+    /// the file's own loss entry stays as Keras wrote it unless the loss or its weight changed.
+    static func trainingConfig(template: TrainingConfig?, optimizer: Optimizer, loss: Loss) -> JSONValue {
         var json = template?.json ?? .object([
-            ("loss", .string(loss)), ("metrics", .array([.string("accuracy")])),
-            ("weighted_metrics", .null), ("loss_weights", .null),
+            ("loss", loss.kerasJSON), ("metrics", .array([.string("accuracy")])),
+            ("weighted_metrics", .null), ("loss_weights", loss.kerasLossWeights),
         ])
-        if template?.loss != loss { json.set("loss", .string(loss)) }
+        let recorded = template.map { Loss.parse(trainingConfig: $0.json) }
+        var unweighted = loss
+        unweighted.weight = recorded?.weight ?? 1
+        if recorded?.loss != unweighted { json.set("loss", loss.kerasJSON) }
+        if (recorded?.weight ?? 1) != loss.weight { json.set("loss_weights", loss.kerasLossWeights) }
         var optimizerConfig = optimizer.optimizerConfigJSON
         // tf-keras 2.11+ registers its optimizers as "Custom>Adam" and writes that name.
         if optimizer.flavor == .tfKeras {

@@ -15,6 +15,7 @@ public struct TrainingOptions: Sendable {
     public var optimizer: String?
     /// Optimizer settings by Keras config key (learning_rate, epsilon, beta_1, ...).
     public var hyperparameters: [(key: String, value: ConfigValue)] = []
+    /// `--loss`: a Keras loss name or a loss config as JSON (`Loss(commandLine:)`).
     public var loss: String?
     public var lossSemantics: LossSemantics?
     /// Epoch numbering for resuming a Keras-made checkpoint (its epochs done).
@@ -44,13 +45,10 @@ public enum RunSetup {
         }
         var optimizer = try withFile(modelPath) { try makeOptimizer(template, network: network, options: options, note: note) }
         try withFile(modelPath) { try apply(options.hyperparameters, to: &optimizer) }
-        guard let lossName = options.loss ?? template.trainingConfig?.loss else {
-            throw KerasFileError(modelPath, "has no training_config naming a loss; give --loss")
-        }
-        let loss = try lossFunction(lossName)
+        let loss = try withFile(modelPath) { try lossFor(template, options: options) }
         let semantics = options.lossSemantics ?? LossSemantics(producer: template.producer, backend: template.backend)
         let (training, validation) = try loadData(options.data ?? TrainingOptions.defaultData, options: options,
-                                                  recordedSplit: nil, recordedValidation: nil, network: network)
+                                                  recordedSplit: nil, recordedValidation: nil, network: network, loss: loss)
         let state = RunState(
             epoch: options.initialEpoch ?? 0, globalStep: 0,
             shuffleGenerator: SeededGenerator(seed: seed).hexState,
@@ -59,7 +57,7 @@ public enum RunSetup {
             validation: RunState.Validation(split: options.validationSplit,
                                             data: options.validationData?.withAbsolutePaths.dictionary),
             batchSize: options.batchSize ?? TrainingOptions.defaultBatchSize, shuffle: options.shuffle ?? true,
-            loss: loss.rawValue, lossSemantics: semantics.rawValue,
+            loss: loss, lossSemantics: semantics.rawValue,
             bestMonitor: validation == nil ? "loss" : "val_loss", bestValue: nil, bestEpoch: nil,
             history: [], changes: [])
         let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
@@ -90,9 +88,13 @@ public enum RunSetup {
             try withFile(checkpointPath) { try apply([(key, value)], to: &optimizer) }
             if before != value.json { changes.append("\(key) \(before.map { $0.serialized() } ?? "unset") -> \(value.json.serialized())") }
         }
-        if let loss = options.loss, try lossFunction(loss).rawValue != state.loss {
-            changes.append("loss \(state.loss) -> \(try lossFunction(loss).rawValue)")
-            state.loss = try lossFunction(loss).rawValue
+        if let text = options.loss {
+            var loss = try withFile(checkpointPath) { try Loss(commandLine: text) }
+            loss.weight = state.loss.weight
+            if loss != state.loss {
+                changes.append("loss \(state.loss) -> \(loss)")
+                state.loss = loss
+            }
         }
         if let semantics = options.lossSemantics, semantics.rawValue != state.lossSemantics {
             changes.append("loss semantics \(state.lossSemantics) -> \(semantics.rawValue)")
@@ -113,7 +115,7 @@ public enum RunSetup {
         let recordedValidation = try state.validation.data.map { try DataSourceDescription(dictionary: $0) }
         let (training, validation) = try loadData(options.data ?? recordedSource, options: options,
                                                   recordedSplit: state.validation.split,
-                                                  recordedValidation: recordedValidation, network: network)
+                                                  recordedValidation: recordedValidation, network: network, loss: state.loss)
         if training.fingerprint != state.dataFingerprint {
             note("warning: the training data differ from the checkpoint's (fingerprint \(training.fingerprint), recorded \(state.dataFingerprint))")
             state.data = training.source.withAbsolutePaths.dictionary
@@ -122,7 +124,7 @@ public enum RunSetup {
         guard let semantics = LossSemantics(rawValue: state.lossSemantics) else {
             throw KerasFileError(checkpointPath, "records unknown loss semantics '\(state.lossSemantics)'")
         }
-        let trainer = Trainer(network: network, optimizer: optimizer, loss: try lossFunction(state.loss), semantics: semantics)
+        let trainer = Trainer(network: network, optimizer: optimizer, loss: state.loss, semantics: semantics)
         return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
     }
 
@@ -157,21 +159,32 @@ public enum RunSetup {
         for (key, value) in settings { try optimizer.set(key, value) }
     }
 
-    static func lossFunction(_ name: String) throws -> LossFunction {
-        guard let loss = LossFunction(kerasName: name) else {
-            throw OptimizerError.unsupportedSetting("loss '\(name)' (Relapse knows binary_crossentropy, categorical_crossentropy, mean_squared_error, logcosh)")
+    /// The file's loss (every training_config key read or refused), or `--loss` with the file's
+    /// loss weight. The training_config keys around the loss are refused either way.
+    static func lossFor(_ model: KerasModel, options: TrainingOptions) throws -> Loss {
+        let recorded = model.trainingConfig.map { Loss.parse(trainingConfig: $0.json) }
+        if let text = options.loss {
+            try ConfigRefusals(recorded?.otherRefusals ?? []).check()
+            var loss = try Loss(commandLine: text)
+            loss.weight = recorded?.weight ?? 1
+            return loss
+        }
+        try ConfigRefusals(recorded?.refusals ?? []).check()
+        guard let loss = recorded?.loss else {
+            throw LossError(description: "has no training_config naming a loss; give --loss")
         }
         return loss
     }
 
     static func loadData(_ source: DataSourceDescription, options: TrainingOptions, recordedSplit: Double?,
-                         recordedValidation: DataSourceDescription?, network: Network) throws -> (Dataset, Dataset?) {
+                         recordedValidation: DataSourceDescription?, network: Network, loss: Loss) throws -> (Dataset, Dataset?) {
         let layout = ImageLayout.forSingleChannel(inputShape: network.inputShape) ?? .nchw
         let outputWidth = network.outputShape.last ?? 1
-        let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, outputWidth: outputWidth)
+        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .values(width: outputWidth)
+        let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, labels: labels)
         if let validationSource = options.validationData ?? (options.validationSplit == nil ? recordedValidation : nil) {
             let validation = try Dataset.open(validationSource, layout: layout)
-                .validated(modelInputShape: network.inputShape, outputWidth: outputWidth)
+                .validated(modelInputShape: network.inputShape, labels: labels)
             return (all, validation)
         }
         if let split = options.validationSplit ?? recordedSplit, split > 0 {

@@ -21,7 +21,8 @@ public struct RunState: Codable, Equatable, Sendable {
     public var validation: Validation
     public var batchSize: Int
     public var shuffle: Bool
-    public var loss: String
+    /// The loss with its options and weight (older checkpoints: just its name, read as defaults).
+    public var loss: Loss
     public var lossSemantics: String
     /// The quantity `best.h5` tracks ("val_loss", else "loss") and its best value so far.
     public var bestMonitor: String

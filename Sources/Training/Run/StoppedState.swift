@@ -5,7 +5,7 @@ extension TrainingRun {
     /// whose loss was NaN/Inf, for `relapse diff` against the last good checkpoint. Its epoch
     /// never finished, so it carries no Relapse state and nobody resumes from it by accident.
     func saveStoppedState(epoch: Int, batch: Int, directory: String) throws -> String {
-        var model = try Checkpoint.model(template: template, trainer: trainer, state: state, lossName: state.loss)
+        var model = try Checkpoint.model(template: template, trainer: trainer, state: state, loss: state.loss)
         model.relapseState = nil
         let path = directory + "/" + Self.stoppedStateName(epoch: epoch, batch: batch)
         try model.write(to: path)

@@ -84,7 +84,7 @@ public final class TrainingRun {
                 state.bestValue = monitored
                 state.bestEpoch = epoch
             }
-            let model = try Checkpoint.model(template: template, trainer: trainer, state: state, lossName: state.loss)
+            let model = try Checkpoint.model(template: template, trainer: trainer, state: state, loss: state.loss)
             var saved: String?
             if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil {
                 saved = directory + "/" + Self.checkpointName(epoch)
