@@ -80,10 +80,11 @@ public struct ModelReport: Sendable {
 
 extension ModelReport {
     /// Every setting of a file that stops training or prediction: the model's and its layers',
-    /// then the training config's optimizer, each in the math of the Keras that wrote the file.
+    /// then the training config's loss and other keys, then its optimizer, each in the math of the Keras that wrote the file.
     public static func refusals(of model: KerasModel) -> [ConfigRefusal] {
         var refusals = model.definition?.refusals ?? []
         if let config = model.trainingConfig {
+            refusals += Loss.parse(trainingConfig: config.json).refusals
             refusals += Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
         }
         return refusals

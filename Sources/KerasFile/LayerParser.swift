@@ -95,6 +95,12 @@ struct LayerConfigReader {
             if let noise = keys.take("noise_shape"), !noise.isNull { refuse("noise_shape") }
             guard let rate = keys.take("rate")?.doubleValue, (0..<1).contains(rate) else { throw fail("rate", "must be in [0, 1)") }
             return .dropout(rate: rate, seed: keys.take("seed")?.intValue)
+        case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
+            return .merge(MergeOperation(rawValue: className)!)
+        case "Concatenate":
+            guard let item = keys.take("axis"), !item.isNull else { return .concatenate(axis: -1) }
+            guard let axis = item.intValue, axis != 0 else { throw fail("axis", "must be a non-zero integer (0 is the batch)") }
+            return .concatenate(axis: axis)
         default:
             refusals.append(ConfigRefusal(scope: keys.scope, key: "class_name", value: .string(className),
                                           reason: "is not a layer Relapse computes"))

@@ -75,12 +75,14 @@ public enum ModelConfigParser {
         var layers: [LayerSpec] = []
         for entry in layerList {
             var spec = try LayerParser.parse(entry)
-            spec.inbound = try inboundTensors(entry["inbound_nodes"], layer: spec.name)
+            let (nodes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
+            spec.inboundNodes = nodes
+            spec.refusals += refusals
             layers.append(spec)
         }
         let names = Set(layers.map(\.name))
         for layer in layers {
-            for ref in layer.inbound where !names.contains(ref.layer) {
+            for ref in layer.inboundNodes.joined() where !names.contains(ref.layer) {
                 throw Failure("layer '\(layer.name)' takes input from unknown layer '\(ref.layer)'")
             }
         }
@@ -116,25 +118,41 @@ public enum ModelConfigParser {
         definition.modelRefusals = refusals + keys.leftovers()
     }
 
-    /// A functional layer's inputs from its first node. Keras 2: `[[["name", 0, 0, {}], ...]]`;
-    /// Keras 3: `[{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [...]}}], "kwargs": {}}]`.
-    private static func inboundTensors(_ nodes: JSONValue?, layer: String) throws -> [TensorRef] {
-        guard let nodes = nodes?.arrayValue, let first = nodes.first else { return [] }
-        if nodes.count > 1 { throw Failure("layer '\(layer)' is called more than once (shared layers are not supported)") }
-        if let list = first.arrayValue {
-            return try list.map { try tensorRef($0, what: "inbound node of '\(layer)'") }
-        }
-        guard let args = first["args"]?.arrayValue else { throw Failure("layer '\(layer)' has an unreadable inbound node") }
-        var refs: [TensorRef] = []
-        func collect(_ value: JSONValue) throws {
-            if value["class_name"]?.stringValue == "__keras_tensor__", let history = value["config"]?["keras_history"] {
-                refs.append(try tensorRef(history, what: "inbound node of '\(layer)'"))
-            } else if let items = value.arrayValue {
-                try items.forEach(collect)
+    /// A functional layer's calls, each with the tensors it consumes. Keras 2 and tf.keras:
+    /// `[[["name", node, tensor, {kwargs}], ...], ...]`; Keras 3: `[{"args": [{"class_name":
+    /// "__keras_tensor__", "config": {"keras_history": [...]}}, ...], "kwargs": {...}}, ...]`.
+    /// Call arguments other than tensors (`training=True`, say) would change what the layer
+    /// computes: they are refused by name unless null.
+    private static func inboundNodes(_ nodes: JSONValue?, layer spec: LayerSpec) throws -> (nodes: [[TensorRef]], refusals: [ConfigRefusal]) {
+        guard let nodes = nodes?.arrayValue else { return ([], []) }
+        let layer = spec.name
+        var refusals: [ConfigRefusal] = []
+        func checkKwargs(_ kwargs: JSONValue?) {
+            for (key, value) in kwargs?.objectValue ?? [] where !value.isNull {
+                refusals.append(ConfigRefusal(scope: "layer '\(layer)' (\(spec.className))", key: "call argument \(key)", value: value))
             }
         }
-        try args.forEach(collect)
-        return refs
+        let parsed: [[TensorRef]] = try nodes.map { node in
+            if let list = node.arrayValue {
+                return try list.map { item in
+                    checkKwargs(item[3])
+                    return try tensorRef(item, what: "inbound node of '\(layer)'")
+                }
+            }
+            guard let args = node["args"]?.arrayValue else { throw Failure("layer '\(layer)' has an unreadable inbound node") }
+            checkKwargs(node["kwargs"])
+            var refs: [TensorRef] = []
+            func collect(_ value: JSONValue) throws {
+                if value["class_name"]?.stringValue == "__keras_tensor__", let history = value["config"]?["keras_history"] {
+                    refs.append(try tensorRef(history, what: "inbound node of '\(layer)'"))
+                } else if let items = value.arrayValue {
+                    try items.forEach(collect)
+                }
+            }
+            try args.forEach(collect)
+            return refs
+        }
+        return (parsed, refusals)
     }
 
     /// `input_layers`/`output_layers`: a list of [name, node, tensor], or (Keras 3, one tensor) just one.
@@ -153,7 +171,7 @@ public enum ModelConfigParser {
     }
 
     /// `batch_input_shape` (Keras 2) or `batch_shape` (Keras 3); nil if the layer has neither.
-    static func batchShape(in config: JSONValue) throws -> [Int?]? {
+    public static func batchShape(in config: JSONValue) throws -> [Int?]? {
         guard let value = config["batch_input_shape"] ?? config["batch_shape"], let items = value.arrayValue else { return nil }
         return try items.map { item in
             if item.isNull { return nil }

@@ -137,6 +137,10 @@ public enum LayerKind: Equatable, Sendable {
     case flatten(DataFormat)
     case dense(DenseSpec)
     case dropout(rate: Double, seed: Int?)
+    /// Element-wise merges of inputs of one shape (Add, Subtract, Multiply, Average, Maximum, Minimum).
+    case merge(MergeOperation)
+    /// Concatenate along `axis`, counted as Keras does (the batch is axis 0, -1 the last).
+    case concatenate(axis: Int)
     /// A class Relapse does not compute (its refusal says which); never built into a network.
     case unsupported
 }
@@ -146,8 +150,14 @@ public struct LayerSpec: Sendable {
     /// Keras's class name as written ("Conv2D", "InputLayer", ...).
     public var className: String
     public var kind: LayerKind
-    /// The tensors this layer consumes (empty for an input layer).
-    public var inbound: [TensorRef]
+    /// The tensors each call of this layer consumes, one list per call (Keras's inbound nodes;
+    /// a shared layer has several, an input layer none).
+    public var inboundNodes: [[TensorRef]]
+    /// The tensors the first call consumes (empty for an input layer).
+    public var inbound: [TensorRef] {
+        get { inboundNodes.first ?? [] }
+        set { inboundNodes = newValue.isEmpty && inboundNodes.count <= 1 ? [] : [newValue] + inboundNodes.dropFirst() }
+    }
     /// The layer's `config` object as read, kept whole for writing back.
     public var config: JSONValue
     /// trainable, regularizers, constraints.
@@ -162,7 +172,7 @@ public struct LayerSpec: Sendable {
         self.name = name
         self.className = className
         self.kind = kind
-        self.inbound = inbound
+        self.inboundNodes = inbound.isEmpty ? [] : [inbound]
         self.config = config
         self.training = training
         self.refusals = refusals
@@ -176,4 +186,10 @@ public struct LayerSpec: Sendable {
         default: return []
         }
     }
+}
+
+/// Keras's element-wise merge layers (`tf_keras/src/layers/merging/`, `keras/src/layers/merging/`).
+public enum MergeOperation: String, CaseIterable, Equatable, Sendable {
+    case add = "Add", subtract = "Subtract", multiply = "Multiply", average = "Average"
+    case maximum = "Maximum", minimum = "Minimum"
 }

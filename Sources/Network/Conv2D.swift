@@ -21,7 +21,7 @@ final class Conv2DLayer: NetworkLayer {
     private var forwardInput: Tensor?
     private var forwardKernel: Tensor?
 
-    init(name: String, spec: Conv2DSpec, inputShape: [Int]) throws {
+    init(name: String, spec: Conv2DSpec, inputShape: [Int], store: ParameterStore = ParameterStore()) throws {
         self.name = name
         self.spec = spec
         guard inputShape.count == 3 else {
@@ -50,8 +50,8 @@ final class Conv2DLayer: NetworkLayer {
         self.conv = spec.groups == 1 ? makeConvolution2D(geometry: g, filters: spec.filters)
             : GroupedConvolution2D(geometry: g, filters: spec.filters, groups: spec.groups)
         self.activation = spec.activation.kernel(shape: outputShape)
-        self.kernelParam = Parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c / spec.groups, spec.filters])
-        self.biasParam = spec.useBias ? Parameter(layer: name, name: "bias", shape: [spec.filters]) : nil
+        self.kernelParam = try store.parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c / spec.groups, spec.filters])
+        self.biasParam = spec.useBias ? try store.parameter(layer: name, name: "bias", shape: [spec.filters]) : nil
     }
 
     var parameters: [Parameter] { [kernelParam] + (biasParam.map { [$0] } ?? []) }

@@ -15,7 +15,7 @@ final class DenseLayer: NetworkLayer {
     private var gradZ = Tensor(zeros: [0])
     private var gradInput = Tensor(zeros: [0])
 
-    init(name: String, spec: DenseSpec, inputShape: [Int]) throws {
+    init(name: String, spec: DenseSpec, inputShape: [Int], store: ParameterStore = ParameterStore()) throws {
         self.name = name
         self.spec = spec
         guard let last = inputShape.last, last > 0 else {
@@ -25,8 +25,8 @@ final class DenseLayer: NetworkLayer {
         self.inFeatures = last
         self.outputShape = Array(inputShape.dropLast()) + [spec.units]
         self.activation = spec.activation.kernel(shape: outputShape)
-        self.kernelParam = Parameter(layer: name, name: "kernel", shape: [last, spec.units])
-        self.biasParam = spec.useBias ? Parameter(layer: name, name: "bias", shape: [spec.units]) : nil
+        self.kernelParam = try store.parameter(layer: name, name: "kernel", shape: [last, spec.units])
+        self.biasParam = spec.useBias ? try store.parameter(layer: name, name: "bias", shape: [spec.units]) : nil
     }
 
     var parameters: [Parameter] { [kernelParam] + (biasParam.map { [$0] } ?? []) }

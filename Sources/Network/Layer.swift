@@ -33,10 +33,11 @@ public final class Parameter {
     public var shape: [Int] { value.shape }
 }
 
-/// What one layer does inside a `Network`. Shapes are per sample (no batch dimension); the
-/// tensors passed in and out are batch first. Each layer owns its output and input-gradient
-/// buffers and reuses them from one call to the next.
-protocol NetworkLayer: AnyObject {
+/// What every layer of a `Network` has. Shapes are per sample (no batch dimension); the tensors
+/// passed in and out are batch first. Each layer owns its output and input-gradient buffers and
+/// reuses them from one call to the next. A layer object belongs to one call site (graph node):
+/// a Keras layer called twice is two objects sharing their `Parameter`s.
+protocol GraphLayer: AnyObject {
     var name: String { get }
     var outputShape: [Int] { get }
     var parameters: [Parameter] { get }
@@ -47,17 +48,27 @@ protocol NetworkLayer: AnyObject {
     /// The values before `finalActivation` (nil when it is linear or the layer has none fused;
     /// an Activation layer's logits are its input, which the network knows).
     var preActivation: Tensor? { get }
+}
 
+extension GraphLayer {
+    var parameters: [Parameter] { [] }
+    var finalActivation: ActivationFunction { .linear }
+    var preActivation: Tensor? { nil }
+}
+
+/// A layer of one input.
+protocol NetworkLayer: GraphLayer {
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator)
     /// Adds parameter gradients; returns the input gradient (a layer-owned buffer) when asked.
     /// `skipActivation`: `gradOutput` is already the gradient w.r.t. the pre-activation values.
     func backward(input: Tensor, gradOutput: Tensor, skipActivation: Bool, needInputGradient: Bool) -> Tensor?
 }
 
-extension NetworkLayer {
-    var parameters: [Parameter] { [] }
-    var finalActivation: ActivationFunction { .linear }
-    var preActivation: Tensor? { nil }
+/// A layer of several inputs (Add, Concatenate, ...).
+protocol MergingLayer: GraphLayer {
+    func forward(_ inputs: [Tensor])
+    /// The gradient w.r.t. each input where `needInputGradients` asks for it (layer-owned buffers).
+    func backward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?]
 }
 
 extension ActivationFunction {

@@ -14,19 +14,23 @@ extension Network {
         }
         guard x.samples > 0 else { throw NetworkError(layer: nil, "empty batch") }
         lastInputStorage = x
-        var current = x
-        for k in chain {
-            layerList[k].forward(current, training: training, rng: &dropoutGenerator)
-            current = layerList[k].output
+        let nodes = graph.nodes
+        for n in graph.order {
+            let node = nodes[n]
+            switch node.layer {
+            case .input(let l): l.forward(x, training: training, rng: &dropoutGenerator)
+            case .single(let l): l.forward(nodes[node.inputs[0]].layer.base.output, training: training, rng: &dropoutGenerator)
+            case .merge(let l): l.forward(node.inputs.map { nodes[$0].layer.base.output })
+            }
         }
         forwardDone = true
-        return current
+        return nodes[graph.output].layer.base.output
     }
 
     /// The final activation when the output comes straight from a softmax or sigmoid (an
     /// Activation layer, or a Dense/Conv2D with it fused); nil otherwise.
     public var outputActivation: ActivationFunction? {
-        let f = layerList[chain.last!].finalActivation
+        let f = graph.nodes[graph.output].layer.base.finalActivation
         return (f == .softmax || f == .sigmoid) ? f : nil
     }
 
@@ -34,46 +38,71 @@ extension Network {
     /// cross-entropy from these); nil when `outputActivation` is nil.
     public var outputLogits: Tensor? {
         guard forwardDone, outputActivation != nil else { return nil }
-        let last = layerList[chain.last!]
-        if last is ActivationLayer {
-            return chain.count >= 2 ? layerList[chain[chain.count - 2]].output : lastInputStorage
+        let node = graph.nodes[graph.output]
+        if case .single(let l) = node.layer, l is ActivationLayer {
+            return graph.nodes[node.inputs[0]].layer.base.output
         }
-        return last.preActivation
+        return node.layer.base.preActivation
     }
 
     /// Back-propagates `gradient` (w.r.t. the output, or w.r.t. `outputLogits`) through the last
     /// forward pass and stores the parameter gradients in `variables[i].gradient` (overwriting,
-    /// or adding with `accumulate`).
+    /// or adding with `accumulate`). Nodes run last to first; a node read by several others gets
+    /// their gradients summed before its own backward. Input gradients are computed only where a
+    /// trainable weight lies upstream (the seed model's first Conv2D sits behind a ReLU on the
+    /// input: its input gradient would be a third of the step's GEMM work, thrown away).
     public func backward(_ gradient: Tensor, withRespectTo target: GradientTarget = .output, accumulate: Bool = false) throws {
         guard forwardDone else { throw NetworkError(layer: nil, "backward called before forward") }
-        let outShape = layerList[chain.last!].output.shape
+        let nodes = graph.nodes
+        let outputNode = graph.output
+        let outShape = nodes[outputNode].layer.base.output.shape
         guard gradient.shape == outShape else {
             throw NetworkError(layer: nil, "gradient of shape \(describeShape(gradient.shape)) does not match the output \(describeShape(outShape))")
         }
         if target == .logits && outputActivation == nil {
-            throw NetworkError(layer: layerList[chain.last!].name, "the output does not come from a softmax or sigmoid, so it has no logits")
+            throw NetworkError(layer: nodes[outputNode].layer.base.name, "the output does not come from a softmax or sigmoid, so it has no logits")
         }
         if !accumulate { zeroGradients() }
-        var g = gradient
-        // Input gradients are needed only down to the first layer with weights (the seed model's
-        // first Conv2D sits behind a ReLU on the input: its input gradient would be a third of
-        // the step's GEMM work, thrown away).
-        let firstWithWeights = chain.firstIndex { !layerList[$0].parameters.isEmpty } ?? chain.count
-        for pos in stride(from: chain.count - 1, through: 0, by: -1) {
-            let layer = layerList[chain[pos]]
-            if layer is InputLayerNode { break }
-            let input = pos > 0 ? layerList[chain[pos - 1]].output : lastInputStorage
-            let needInput = pos > firstWithWeights && !(layerList[chain[pos - 1]] is InputLayerNode)
-            let skip = target == .logits && pos == chain.count - 1
-            if activityRegularizers[chain[pos]] != nil {
+        if nodeGradients.count != nodes.count { nodeGradients = Array(repeating: nil, count: nodes.count) }
+        defer { for n in nodeGradients.indices { nodeGradients[n] = nil } }
+        nodeGradients[outputNode] = gradient
+        for n in graph.order.reversed() {
+            guard var g = nodeGradients[n] else { continue }
+            nodeGradients[n] = nil
+            let node = nodes[n]
+            let skip = target == .logits && n == outputNode
+            if activityRegularizers[n] != nil {
                 guard !skip else {
-                    throw NetworkError(layer: layer.name, "an activity_regularizer on the output layer needs the gradient w.r.t. its output, but the loss gives it w.r.t. the logits")
+                    throw NetworkError(layer: node.layer.base.name, "an activity_regularizer on the output layer needs the gradient w.r.t. its output, but the loss gives it w.r.t. the logits")
                 }
-                addActivityGradient(layer: chain[pos], to: &g)
+                addActivityGradient(node: n, to: &g)
             }
-            guard let next = layer.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: needInput) else { break }
-            g = next
+            let need = graph.needsInputGradient[n]
+            switch node.layer {
+            case .input:
+                continue
+            case .single(let l):
+                let input = nodes[node.inputs[0]].layer.base.output
+                guard let dx = l.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: need[0]) else { continue }
+                addGradient(dx, toNode: node.inputs[0])
+            case .merge(let l):
+                let dxs = l.backward(inputs: node.inputs.map { nodes[$0].layer.base.output }, gradOutput: g, needInputGradients: need)
+                for (i, dx) in dxs.enumerated() {
+                    if let dx { addGradient(dx, toNode: node.inputs[i]) }
+                }
+            }
         }
+    }
+
+    /// Sums a consumer's input gradient into the gradient of node `n`'s output. The first one is
+    /// kept as it is (no copy: a chain never adds).
+    private func addGradient(_ dx: Tensor, toNode n: Int) {
+        guard nodeGradients[n] != nil else {
+            nodeGradients[n] = dx
+            return
+        }
+        let count = dx.count
+        dx.withPointer { d in nodeGradients[n]!.withMutablePointer { g in for i in 0..<count { g[i] += d[i] } } }
     }
 
     public func zeroGradients() {

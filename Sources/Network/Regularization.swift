@@ -124,8 +124,8 @@ extension Network {
         for v in variables {
             if let r = v.regularizer { total += r.penalty(v.value) }
         }
-        for (k, r) in activityRegularizers.sorted(by: { $0.key < $1.key }) {
-            let output = layerList[k].output
+        for (n, r) in activityRegularizers.sorted(by: { $0.key < $1.key }) where graph.order.contains(n) {
+            let output = graph.nodes[n].layer.base.output
             var p = r.penalty(output)
             if activityPenaltyPerSample { p = p / Float(output.samples) }
             total += p
@@ -146,10 +146,10 @@ extension Network {
         }
     }
 
-    /// The activity penalty's gradient w.r.t. layer `k`'s output, added to `gradient`.
-    func addActivityGradient(layer k: Int, to gradient: inout Tensor) {
-        guard let r = activityRegularizers[k] else { return }
-        let output = layerList[k].output
+    /// The activity penalty's gradient w.r.t. node `n`'s output, added to `gradient`.
+    func addActivityGradient(node n: Int, to gradient: inout Tensor) {
+        guard let r = activityRegularizers[n] else { return }
+        let output = graph.nodes[n].layer.base.output
         r.addGradient(of: output, scale: activityPenaltyPerSample ? 1 / Float(output.samples) : 1, to: &gradient)
     }
 

@@ -19,6 +19,8 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .flatten: cls = "Flatten"
     case .dense: cls = "Dense"
     case .dropout: cls = "Dropout"
+    case .merge(let operation): cls = operation.rawValue
+    case .concatenate: cls = "Concatenate"
     case .unsupported: cls = "Unsupported"
     }
     return LayerSpec(name: name, className: cls, kind: kind, inbound: from.map { [TensorRef(layer: $0)] } ?? [], config: config)

@@ -20,7 +20,7 @@ final class TrainerSettingsTests: XCTestCase {
         let network = try Network(definition: definition, initializerSeed: 3)
         var optimizer = Optimizer(Adam(), flavor: .tfKeras, learningRate: 0.05)
         optimizer.build(shapes: network.trainableVariables.map(\.shape))
-        return Trainer(network: network, optimizer: optimizer, loss: .categoricalCrossentropy, semantics: .tfKeras)
+        return Trainer(network: network, optimizer: optimizer, loss: Loss(.categoricalCrossentropy), semantics: .tfKeras)
     }
 
     private func batch() -> (Tensor, Tensor) {

@@ -1,0 +1,260 @@
+import KerasFile
+import Kernels
+
+/// The layer object of one call site, by how many inputs it takes.
+enum NodeLayer {
+    case input(InputLayerNode)
+    case single(NetworkLayer)
+    case merge(MergingLayer)
+
+    var base: GraphLayer {
+        switch self {
+        case .input(let l): return l
+        case .single(let l): return l
+        case .merge(let l): return l
+        }
+    }
+}
+
+/// One call of a Keras layer (an inbound node): the layer object for this call and the nodes
+/// whose outputs it reads.
+struct GraphNode {
+    /// The layer's index in `definition.layers`; nil for the input a Keras 2 Sequential
+    /// without an InputLayer implies.
+    let spec: Int?
+    let layer: NodeLayer
+    let inputs: [Int]
+}
+
+/// A model's layers as a graph of calls, built once: every node after the nodes it reads, the
+/// nodes the output depends on in that order, and which input gradients a backward needs.
+/// Built without recursion, so a model of any depth cannot overflow the stack.
+struct Graph {
+    var nodes: [GraphNode] = []
+    var input = 0
+    var output = 0
+    /// The nodes the output depends on, each after its inputs: what forward runs.
+    var order: [Int] = []
+    /// For each node and each of its inputs: whether the backward needs the gradient w.r.t. that
+    /// input (some trainable weight lies upstream of it).
+    var needsInputGradient: [[Bool]] = []
+    /// Each layer's first call (its node), by index in `definition.layers`.
+    var firstNode: [Int?] = []
+
+    init(_ definition: ModelDefinition, store: ParameterStore) throws {
+        let specs = definition.layers
+        var index: [String: Int] = [:]
+        for (k, s) in specs.enumerated() {
+            guard index.updateValue(k, forKey: s.name) == nil else { throw NetworkError(layer: s.name, "two layers share this name") }
+        }
+
+        // Calls (node keys) per layer and what each reads, as (layer, call) pairs.
+        struct Key: Hashable { var spec: Int; var call: Int }
+        var keys: [Key] = []
+        var reads: [Key: [Key]] = [:]
+        var implicitInput: [Int?]? = nil
+        if definition.isSequential {
+            if let first = specs.first, !first.isInput {
+                // Keras 2 Sequential without an InputLayer: its first layer carries the batch shape.
+                guard let shape = try ModelConfigParser.batchShape(in: first.config) else {
+                    throw NetworkError(layer: first.name, "the first layer of a Sequential model has no batch_input_shape")
+                }
+                implicitInput = shape
+            }
+            for k in specs.indices {
+                let key = Key(spec: k, call: 0)
+                keys.append(key)
+                reads[key] = k == 0 ? [] : [Key(spec: k - 1, call: 0)]
+                if k > 0, specs[k].isInput { throw NetworkError(layer: specs[k].name, "an InputLayer may only come first in a Sequential model") }
+            }
+        } else {
+            for (k, s) in specs.enumerated() {
+                if s.isInput {
+                    keys.append(Key(spec: k, call: 0))
+                    reads[Key(spec: k, call: 0)] = []
+                    continue
+                }
+                guard !s.inboundNodes.isEmpty else { throw NetworkError(layer: s.name, "the layer has no inbound connection") }
+                for (c, refs) in s.inboundNodes.enumerated() {
+                    let key = Key(spec: k, call: c)
+                    keys.append(key)
+                    reads[key] = try refs.map { ref in
+                        guard let p = index[ref.layer] else { throw NetworkError(layer: s.name, "inbound layer '\(ref.layer)' is not in the config") }
+                        guard ref.tensorIndex == 0 else {
+                            throw NetworkError(layer: s.name, "reads output \(ref.tensorIndex) of '\(ref.layer)'; layers with several outputs are not computed")
+                        }
+                        let calls = specs[p].isInput ? 1 : specs[p].inboundNodes.count
+                        guard ref.nodeIndex >= 0, ref.nodeIndex < calls else {
+                            throw NetworkError(layer: s.name, "reads call \(ref.nodeIndex) of '\(ref.layer)', which is called \(calls) time\(calls == 1 ? "" : "s")")
+                        }
+                        return Key(spec: p, call: ref.nodeIndex)
+                    }
+                }
+            }
+        }
+
+        // Kahn's algorithm over the calls, taking at each step the earliest ready call in config
+        // order (a heap): a topological order that keeps the config's where the graph allows.
+        var keyIndex: [Key: Int] = [:]
+        for (i, key) in keys.enumerated() { keyIndex[key] = i }
+        var consumers = [[Int]](repeating: [], count: keys.count)
+        var missing = [Int](repeating: 0, count: keys.count)
+        for (i, key) in keys.enumerated() {
+            missing[i] = reads[key]!.count
+            for r in reads[key]! { consumers[keyIndex[r]!].append(i) }
+        }
+        var ready = MinHeap(keys.indices.filter { missing[$0] == 0 })
+        var sorted: [Key] = []
+        sorted.reserveCapacity(keys.count)
+        while let i = ready.pop() {
+            sorted.append(keys[i])
+            for c in consumers[i] {
+                missing[c] -= 1
+                if missing[c] == 0 { ready.push(c) }
+            }
+        }
+        guard sorted.count == keys.count else {
+            let stuck = keys.indices.first { missing[$0] > 0 }!
+            throw NetworkError(layer: specs[keys[stuck].spec].name, "the graph has a cycle through this layer")
+        }
+        var position: [Key: Int] = [:]
+        for (i, key) in sorted.enumerated() { position[key] = i }
+
+        // The model's input and output calls.
+        var inputKey: Key?
+        var outputKey: Key
+        if definition.isSequential {
+            inputKey = implicitInput == nil ? Key(spec: 0, call: 0) : nil
+            outputKey = Key(spec: specs.count - 1, call: 0)
+        } else {
+            guard definition.inputs.count == 1 else {
+                throw NetworkError(layer: nil, "the model has \(definition.inputs.count) inputs; only single-input models are supported")
+            }
+            guard definition.outputs.count == 1 else {
+                throw NetworkError(layer: nil, "the model has \(definition.outputs.count) outputs; only single-output models are supported")
+            }
+            guard let i = index[definition.inputs[0].layer], specs[i].isInput else {
+                throw NetworkError(layer: definition.inputs[0].layer, "the model's input is not an InputLayer of the config")
+            }
+            guard let o = index[definition.outputs[0].layer], definition.outputs[0].tensorIndex == 0,
+                  position[Key(spec: o, call: definition.outputs[0].nodeIndex)] != nil else {
+                throw NetworkError(layer: definition.outputs[0].layer, "the model's output names a layer call that is not in the config")
+            }
+            for (k, s) in specs.enumerated() where s.isInput && k != i {
+                throw NetworkError(layer: s.name, "the model has more than one InputLayer; only single-input models are supported")
+            }
+            inputKey = Key(spec: i, call: 0)
+            outputKey = Key(spec: o, call: definition.outputs[0].nodeIndex)
+        }
+
+        // The layer objects, each after its inputs.
+        var offset = 0
+        if let shape = implicitInput {
+            nodes.append(GraphNode(spec: nil, layer: .input(try InputLayerNode(name: specs[0].name + "_input", batchShape: shape)), inputs: []))
+            offset = 1
+        }
+        firstNode = Array(repeating: nil, count: specs.count)
+        for key in sorted {
+            var inputs = reads[key]!.map { position[$0]! + offset }
+            if implicitInput != nil, key.spec == 0 { inputs = [0] }
+            let shapes = inputs.map { nodes[$0].layer.base.outputShape }
+            let layer = try Self.makeLayer(specs[key.spec], inputShapes: shapes, store: store)
+            if firstNode[key.spec] == nil { firstNode[key.spec] = nodes.count }
+            nodes.append(GraphNode(spec: key.spec, layer: layer, inputs: inputs))
+        }
+        input = inputKey.map { position[$0]! + offset } ?? 0
+        output = position[outputKey]! + offset
+
+        // What the output depends on, in node order.
+        var needed = [Bool](repeating: false, count: nodes.count)
+        needed[output] = true
+        for n in stride(from: output, through: 0, by: -1) where needed[n] {
+            for i in nodes[n].inputs { needed[i] = true }
+        }
+        guard needed[input] else {
+            throw NetworkError(layer: nodes[output].layer.base.name, "the output does not depend on the model's input layer '\(nodes[input].layer.base.name)'")
+        }
+        order = nodes.indices.filter { needed[$0] }
+    }
+
+    /// Marks which input gradients a backward needs: those that lead to a trainable weight.
+    mutating func planGradients() {
+        var upstream = [Bool](repeating: false, count: nodes.count)
+        for n in nodes.indices {
+            let own = nodes[n].layer.base.parameters.contains { $0.trainable }
+            upstream[n] = own || nodes[n].inputs.contains { upstream[$0] }
+        }
+        needsInputGradient = nodes.map { node in node.inputs.map { upstream[$0] } }
+    }
+
+    static func makeLayer(_ spec: LayerSpec, inputShapes: [[Int]], store: ParameterStore) throws -> NodeLayer {
+        switch spec.kind {
+        case .merge(let operation):
+            return .merge(try MergeLayer(name: spec.name, operation: operation, inputShapes: inputShapes))
+        case .concatenate(let axis):
+            return .merge(try ConcatenateLayer(name: spec.name, axis: axis, inputShapes: inputShapes))
+        case .input(let batchShape):
+            return .input(try InputLayerNode(name: spec.name, batchShape: batchShape))
+        default:
+            guard inputShapes.count == 1 else {
+                throw NetworkError(layer: spec.name, "takes \(inputShapes.count) inputs; a \(spec.className) takes one")
+            }
+        }
+        let shape = inputShapes[0]
+        switch spec.kind {
+        case .activation(let f): return .single(ActivationLayer(name: spec.name, function: f, inputShape: shape))
+        case .conv2D(let c): return .single(try Conv2DLayer(name: spec.name, spec: c, inputShape: shape, store: store))
+        case .maxPooling2D(let p): return .single(try MaxPooling2DLayer(name: spec.name, spec: p, inputShape: shape))
+        case .reshape(let t): return .single(try ReshapeLayer(name: spec.name, targetShape: t, inputShape: shape))
+        case .flatten(let f): return .single(FlattenLayer(name: spec.name, dataFormat: f, inputShape: shape))
+        case .dense(let d): return .single(try DenseLayer(name: spec.name, spec: d, inputShape: shape, store: store))
+        case .dropout(let rate, _): return .single(try DropoutLayer(name: spec.name, rate: rate, config: spec.config, inputShape: shape))
+        case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
+        case .input, .merge, .concatenate: fatalError("handled above")
+        }
+    }
+}
+
+extension LayerSpec {
+    var isInput: Bool {
+        if case .input = kind { return true }
+        return false
+    }
+}
+
+/// A binary min-heap of integers (the ready calls of the topological sort).
+private struct MinHeap {
+    private var items: [Int] = []
+
+    init(_ values: [Int]) { values.forEach { push($0) } }
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[parent] > items[i] else { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < items.count, items[l] < items[smallest] { smallest = l }
+                if r < items.count, items[r] < items[smallest] { smallest = r }
+                if smallest == i { break }
+                items.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        return top
+    }
+}

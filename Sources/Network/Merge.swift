@@ -1,0 +1,187 @@
+import KerasFile
+import Kernels
+
+/// Keras's element-wise merges of inputs of one shape, folded over the inputs in order as
+/// `_Merge._merge_function` does (tf_keras/src/layers/merging/add.py etc., and Keras 3's
+/// keras/src/layers/merging/): Add `((x0 + x1) + x2) ...`, Subtract `x0 - x1`, Multiply the
+/// running product, Average the running sum divided by the count, Maximum/Minimum the running
+/// max/min. Gradients follow TensorFlow's for each fold: `maximum(a, b)` passes the gradient to a
+/// where a >= b (to the earlier input on ties), `minimum` where a <= b.
+final class MergeLayer: MergingLayer {
+    let name: String
+    let operation: MergeOperation
+    let outputShape: [Int]
+    private let inputCount: Int
+    var output = Tensor(zeros: [0])
+    private var gradInputs: [Tensor]
+    /// Multiply: the running products x0, x0*x1, ... of the last forward. Maximum/Minimum:
+    /// the running extreme.
+    private var partials: [Tensor] = []
+
+    init(name: String, operation: MergeOperation, inputShapes: [[Int]]) throws {
+        self.name = name
+        self.operation = operation
+        guard inputShapes.count >= 2 else {
+            throw NetworkError(layer: name, "\(operation.rawValue) needs at least two inputs, got \(inputShapes.count)")
+        }
+        if operation == .subtract, inputShapes.count != 2 {
+            throw NetworkError(layer: name, "Subtract takes exactly two inputs, got \(inputShapes.count)")
+        }
+        guard inputShapes.allSatisfy({ $0 == inputShapes[0] }) else {
+            throw NetworkError(layer: name, "\(operation.rawValue) of inputs of different shapes \(inputShapes.map(describeShape).joined(separator: ", ")) (Keras's broadcasting merges are not computed)")
+        }
+        self.outputShape = inputShapes[0]
+        self.inputCount = inputShapes.count
+        self.gradInputs = Array(repeating: Tensor(zeros: [0]), count: inputShapes.count)
+    }
+
+    func forward(_ inputs: [Tensor]) {
+        let n = inputs[0].count
+        output.ensureShape(inputs[0].shape)
+        copyValues(inputs[0], into: &output, shape: inputs[0].shape)
+        let keepsPartials = operation == .multiply || operation == .maximum || operation == .minimum
+        if keepsPartials {
+            if partials.count != inputCount - 1 { partials = Array(repeating: Tensor(zeros: [0]), count: inputCount - 1) }
+        }
+        for i in 1..<inputCount {
+            if keepsPartials { copyValues(output, into: &partials[i - 1], shape: output.shape) }
+            let op = operation
+            inputs[i].withPointer { x in output.withMutablePointer { y in
+                switch op {
+                case .add, .average: for j in 0..<n { y[j] += x[j] }
+                case .subtract: for j in 0..<n { y[j] -= x[j] }
+                case .multiply: for j in 0..<n { y[j] *= x[j] }
+                case .maximum: for j in 0..<n { y[j] = y[j] >= x[j] ? y[j] : x[j] }
+                case .minimum: for j in 0..<n { y[j] = y[j] <= x[j] ? y[j] : x[j] }
+                }
+            } }
+        }
+        if operation == .average {
+            let count = Float(inputCount)
+            output.withMutablePointer { y in for j in 0..<n { y[j] /= count } }
+        }
+    }
+
+    func backward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {
+        let n = gradOutput.count
+        switch operation {
+        case .add:
+            return needInputGradients.map { $0 ? gradOutput : nil }
+        case .average:
+            // RealDiv's gradient w.r.t. the sum: dy / count; each input gets it.
+            let count = Float(inputCount)
+            gradInputs[0].ensureShape(gradOutput.shape)
+            gradOutput.withPointer { dy in gradInputs[0].withMutablePointer { dx in for j in 0..<n { dx[j] = dy[j] / count } } }
+            return needInputGradients.map { $0 ? gradInputs[0] : nil }
+        case .subtract:
+            gradInputs[1].ensureShape(gradOutput.shape)
+            gradOutput.withPointer { dy in gradInputs[1].withMutablePointer { dx in for j in 0..<n { dx[j] = -dy[j] } } }
+            return [needInputGradients[0] ? gradOutput : nil, needInputGradients[1] ? gradInputs[1] : nil]
+        case .multiply, .maximum, .minimum:
+            // Back through the folds, last first: fold i combined partial (x0..x(i-1)) with x_i.
+            var running = gradOutput
+            var result = [Tensor?](repeating: nil, count: inputCount)
+            for i in stride(from: inputCount - 1, through: 1, by: -1) {
+                gradInputs[i].ensureShape(gradOutput.shape)
+                let op = operation
+                var towardPartial = Tensor(zeros: gradOutput.shape)
+                running.withPointer { g in partials[i - 1].withPointer { a in inputs[i].withPointer { b in
+                    gradInputs[i].withMutablePointer { db in towardPartial.withMutablePointer { da in
+                        for j in 0..<n {
+                            switch op {
+                            case .multiply:
+                                db[j] = g[j] * a[j]
+                                da[j] = g[j] * b[j]
+                            case .maximum:
+                                let first = a[j] >= b[j]
+                                da[j] = first ? g[j] : 0
+                                db[j] = first ? 0 : g[j]
+                            default:
+                                let first = a[j] <= b[j]
+                                da[j] = first ? g[j] : 0
+                                db[j] = first ? 0 : g[j]
+                            }
+                        }
+                    } }
+                } } }
+                if needInputGradients[i] { result[i] = gradInputs[i] }
+                running = towardPartial
+            }
+            if needInputGradients[0] { result[0] = running }
+            return result
+        }
+    }
+}
+
+/// Keras's Concatenate along one axis (the batch is axis 0 in Keras's count; -1 the last).
+final class ConcatenateLayer: MergingLayer {
+    let name: String
+    let outputShape: [Int]
+    /// Per sample: the product of the axes before the concatenation axis, and each input's
+    /// block length (its size along the axis times the axes after it).
+    private let outer: Int
+    private let blocks: [Int]
+    var output = Tensor(zeros: [0])
+    private var gradInputs: [Tensor]
+
+    init(name: String, axis: Int, inputShapes: [[Int]]) throws {
+        self.name = name
+        guard inputShapes.count >= 2 else {
+            throw NetworkError(layer: name, "Concatenate needs at least two inputs, got \(inputShapes.count)")
+        }
+        let rank = inputShapes[0].count
+        // Keras's axis counts the batch: axis k > 0 is per-sample axis k - 1; negative from the end.
+        let a = axis > 0 ? axis - 1 : rank + axis
+        guard rank > 0, (0..<rank).contains(a), inputShapes.allSatisfy({ $0.count == rank }) else {
+            throw NetworkError(layer: name, "axis \(axis) does not fit inputs of shapes \(inputShapes.map(describeShape).joined(separator: ", "))")
+        }
+        for shape in inputShapes {
+            for d in 0..<rank where d != a && shape[d] != inputShapes[0][d] {
+                throw NetworkError(layer: name, "inputs of shapes \(inputShapes.map(describeShape).joined(separator: ", ")) differ outside axis \(axis)")
+            }
+        }
+        var shape = inputShapes[0]
+        shape[a] = inputShapes.reduce(0) { $0 + $1[a] }
+        self.outputShape = shape
+        self.outer = inputShapes[0][..<a].reduce(1, *)
+        let inner = inputShapes[0][(a + 1)...].reduce(1, *)
+        self.blocks = inputShapes.map { $0[a] * inner }
+        self.gradInputs = Array(repeating: Tensor(zeros: [0]), count: inputShapes.count)
+    }
+
+    private var rowLength: Int { blocks.reduce(0, +) }
+
+    func forward(_ inputs: [Tensor]) {
+        let batch = inputs[0].samples
+        output.ensureShape([batch] + outputShape)
+        let rows = batch * outer, width = rowLength
+        output.withMutablePointer { y in
+            var offset = 0
+            for (i, input) in inputs.enumerated() {
+                let block = blocks[i]
+                input.withPointer { x in
+                    for r in 0..<rows { (y + r * width + offset).update(from: x + r * block, count: block) }
+                }
+                offset += block
+            }
+        }
+    }
+
+    func backward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {
+        let rows = gradOutput.samples * outer, width = rowLength
+        var offset = 0
+        var result = [Tensor?](repeating: nil, count: inputs.count)
+        for i in inputs.indices {
+            let block = blocks[i]
+            if needInputGradients[i] {
+                gradInputs[i].ensureShape(inputs[i].shape)
+                gradOutput.withPointer { dy in gradInputs[i].withMutablePointer { dx in
+                    for r in 0..<rows { (dx + r * block).update(from: dy + r * width + offset, count: block) }
+                } }
+                result[i] = gradInputs[i]
+            }
+            offset += block
+        }
+        return result
+    }
+}
