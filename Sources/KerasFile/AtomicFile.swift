@@ -25,8 +25,7 @@ public enum AtomicFile {
             throw KerasFileError(path, "cannot be written: folder \(directory) does not exist")
         }
         let mode = try modeForReplacing(path)
-        let (temporary, descriptor) = try createTemporary(in: directory, for: url.lastPathComponent, path: path)
-        let slot = relapse_cleanup_add(temporary)
+        let (temporary, descriptor, slot) = try createTemporary(in: directory, for: url.lastPathComponent, path: path)
         // Forgotten only after the rename: a signal in between unlinks a name that is gone.
         defer {
             relapse_cleanup_remove(slot)
@@ -106,15 +105,22 @@ public enum AtomicFile {
         }
     }
 
-    private static func createTemporary(in directory: String, for name: String, path: String) throws -> (String, Int32) {
+    /// The temporary's path, descriptor and cleanup slot. The path is registered for removal
+    /// before the file exists, so no signal finds it created but unknown (unlinking a name
+    /// not yet there does nothing).
+    private static func createTemporary(in directory: String, for name: String, path: String) throws -> (String, Int32, Int32) {
         // Keep the whole name under NAME_MAX (255 bytes) whatever NAME's length.
         var stem = name
         while stem.utf8.count > 200 { stem.removeLast() }
         for _ in 0..<100 {
             let suffix = String((0..<suffixLength).map { _ in suffixAlphabet.randomElement()! })
             let temporary = directory + "/." + stem + marker + "\(getpid())." + suffix
+            let slot = relapse_cleanup_add(temporary)
             let descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if descriptor >= 0 { return (temporary, descriptor) }
+            if descriptor >= 0 { return (temporary, descriptor, slot) }
+            let reason = errno
+            relapse_cleanup_remove(slot)
+            errno = reason
             guard errno == EEXIST else {
                 throw KerasFileError(path, "cannot be written: cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
             }
