@@ -12,7 +12,7 @@ checkpoint's temporary file to appear and kill while it is being written. After 
   bit for bit to that epoch's checkpoint, with that epoch's loss the lowest in its history;
 - history.csv, if present, holds complete rows 1..k with k <= the newest epoch, each row equal to
   the newest checkpoint's recorded history;
-- the only temporary files are hidden `.NAME.tmp-PID` files of killed processes (a new run or
+- the only temporary files are hidden `.NAME.relapse-tmp.PID.RANDOM` files of killed processes (a new run or
   resume removes those of dead processes before its first epoch; one killed before that point
   leaves them for the next), and none is left once a chain has finished.
 
@@ -40,7 +40,7 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEMP = re.compile(r"^\.(epoch-\d{4}\.h5|best\.h5|history\.csv)\.tmp-(\d+)$")
+TEMP = re.compile(r"^\.(epoch-\d{4}\.h5|best\.h5|history\.csv)\.relapse-tmp\.(\d+)\.[A-Za-z0-9]{10}$")
 
 CONFIGS = {
     # A small channels_first CNN on 256 8x8 images: epochs of a fraction of a second, many checkpoints.
@@ -94,7 +94,7 @@ def check_folder(args, folder, killed_pids, stats):
             stats["temp files seen"] += 1
             if int(match.group(2)) not in killed_pids:
                 raise Failure(f"{name}: a temporary file of a process that was not killed")
-        elif name not in ("best.h5", "history.csv") and not re.match(r"^epoch-\d{4}\.h5$", name):
+        elif name not in ("best.h5", "history.csv", ".relapse.lock") and not re.match(r"^epoch-\d{4}\.h5$", name):
             raise Failure(f"unexpected file {name} in {folder}")
     epochs = epoch_files(folder)
     newest_state = None
@@ -150,7 +150,10 @@ def start(args, config, folder, newest):
     if newest == 0:
         argv = ["train", model, "--epochs", str(config["epochs"]), "--checkpoints", folder] + flags
     else:
-        argv = ["resume", os.path.join(folder, "epoch-%04d.h5" % newest), "--epochs", str(config["epochs"] - newest)]
+        # --checkpoints FOLDER: continue the run in its own folder (a plain resume writes a new
+        # branch folder beside the checkpoint).
+        argv = ["resume", os.path.join(folder, "epoch-%04d.h5" % newest), "--epochs", str(config["epochs"] - newest),
+                "--checkpoints", folder]
     return subprocess.Popen([args.relapse, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
 
 

@@ -9,6 +9,9 @@ public enum RunHistory {
     /// Rows of the first history file found in `directory`; empty when there is none.
     public static func read(directory: String) -> [HistoryRow] {
         for name in fileNames {
+            // Not a FIFO (the read would block) or anything else but a plain file.
+            var info = stat()
+            guard lstat(directory + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             if let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) {
                 return parse(text)
             }

@@ -19,7 +19,15 @@ extension RunScan {
                    e.flags.joined(separator: ",")]
         }
         let numeric = Set(2..<(5 + shownLayers.count)).union([5 + shownLayers.count + 1, 5 + shownLayers.count + 2])
-        var lines = ["Run: \(directory) (\(epochs.count) checkpoints, \(history.count) epochs of history)", ""]
+        var lines = ["Run: \(directory) (\(epochs.count) checkpoints, \(history.count) epochs of history)"]
+        if let branch {
+            let changes = branch.changes.isEmpty ? "no changes" : branch.changes.joined(separator: "; ")
+            lines.append("Branch of \(branch.parent) at epoch \(branch.epoch) (\(changes)); history up to epoch \(branch.epoch) is the parent's, and epoch \(branch.epoch + 1)'s growth is measured against it")
+        }
+        if !branches.isEmpty {
+            lines.append("Branches (scanned separately): " + branches.map { "\($0.folder) (from epoch \($0.record.epoch))" }.joined(separator: ", "))
+        }
+        lines.append("")
         lines += F.table(header, rows, right: numeric)
         lines.append("")
         for (file, reason) in unreadable { lines.append("Unreadable: \(file): \(reason)") }
@@ -71,6 +79,9 @@ extension RunScan {
         }
         return .object([
             ("verdict", .string(verdict.rawValue)), ("directory", .string(directory)),
+            ("branch_of", branch.map { .object([("parent", .string($0.parent)), ("epoch", .int($0.epoch)),
+                                                ("changes", .array($0.changes.map { .string($0) }))]) } ?? .null),
+            ("branches", .array(branches.map { .object([("folder", .string($0.folder)), ("epoch", .int($0.record.epoch))]) })),
             ("first_jump_epoch", F.json(firstJumpEpoch)), ("first_nan_epoch", F.json(firstNaNEpoch)),
             ("first_explosion_epoch", F.json(firstExplosionEpoch)),
             ("last_healthy_epoch", F.json(lastHealthy?.epoch)),

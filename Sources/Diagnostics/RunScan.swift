@@ -51,6 +51,12 @@ public struct RunScan: Sendable {
     public var firstExplosionEpoch: Int?
     /// The last checkpoint before the first problem (the last one when there is none).
     public var lastHealthy: Epoch?
+    /// When the folder is a branch (a resume written to its own folder): where it forked. Its
+    /// first checkpoint's growth is measured against that parent checkpoint.
+    public var branch: BranchRecord?
+    /// Branch folders inside this run's folder (`from-0002-lr0.05`, ...): their checkpoints
+    /// are theirs, not this run's; `relapse scan` on each reads it.
+    public var branches: [(folder: String, record: BranchRecord)] = []
 
     public var verdict: Verdict {
         if firstNaNEpoch != nil { return .nan }
@@ -66,13 +72,29 @@ public struct RunScan: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DiagnosisError("\(directory) is not a folder")
         }
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        // Only this folder's own files: a branch folder inside it is another run (listed, not read).
+        var names: [String] = []
+        var found: [(folder: String, record: BranchRecord)] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            var info = stat()
+            guard lstat(directory + "/" + name, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                if let record = BranchRecord.read(in: directory + "/" + name) { found.append((name, record)) }
+            } else {
+                names.append(name)
+            }
+        }
+        branches = found.sorted { ($0.record.epoch, $0.folder) < ($1.record.epoch, $1.folder) }
+        branch = BranchRecord.read(in: directory)
         let candidates = names.compactMap { name in CheckpointName.epoch(of: name).map { (epoch: $0, name: name) } }
             .sorted { ($0.epoch, $0.name.count, $0.name) < ($1.epoch, $1.name.count, $1.name) }
         var historyByEpoch = Dictionary(RunHistory.read(directory: directory).map { ($0.epoch, $0) }, uniquingKeysWith: { _, b in b })
         epochs = []
         unreadable = []
         var previous: [(name: String, norm: Double)] = []
+        if let branch, let parent = try? CheckpointTensors(path: branch.parent) {
+            previous = Self.summarize(parent, epoch: branch.epoch, previous: []).1
+        }
         for candidate in candidates {
             let path = directory + "/" + candidate.name
             let checkpoint: CheckpointTensors

@@ -1,3 +1,4 @@
+import CCleanup
 import Foundation
 
 /// libhdf5 1.10 can still crash on crafted files in ways no check made beforehand can see
@@ -55,6 +56,7 @@ nonisolated(unsafe) private var previousActions: UnsafeMutablePointer<sigaction>
 private func crashHandler(_ number: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
     if libraryDepth > 0, let message = guardMessage {
         _ = write(STDERR_FILENO, message, strlen(message))
+        relapse_cleanup_unlink_all()
         _exit(2)
     }
     // Not in libhdf5: put the earlier handler back; returning re-runs the faulting

@@ -13,16 +13,23 @@ public final class File: @unchecked Sendable {
         self.root = Group(handle: handle, path: "/")
     }
 
-    /// True if `path` names a readable HDF5 file (checks the signature, opens nothing).
+    /// True if `path` names a readable HDF5 file (checks the signature, opens nothing). A FIFO
+    /// or device is not one (reading it could block forever).
     public static func isHDF5(_ path: String) -> Bool {
-        Library.run {
+        guard RegularFile.problem(path) == nil else { return false }
+        return Library.run {
             let result = H5Fis_hdf5(path)
             if result < 0 { H5Eclear2(relapse_H5E_DEFAULT()) }
             return result > 0
         }
     }
 
+    /// Opens an existing file; refuses anything but a regular file (a FIFO would block), and a
+    /// file that reaches outside itself (`Containment`).
     public static func open(_ path: String, writable: Bool = false) throws -> File {
+        if let problem = RegularFile.problem(path) {
+            throw HDF5Error("\(path) \(problem)")
+        }
         if let problem = GlobalHeapCheck.problem(inFileAt: path) {
             throw HDF5Error("cannot open \(path) as HDF5: \(problem)")
         }
@@ -30,7 +37,11 @@ public final class File: @unchecked Sendable {
             CrashGuard.reading(path)
             let flags = writable ? relapse_H5F_ACC_RDWR() : relapse_H5F_ACC_RDONLY()
             let id = try Library.check("cannot open \(path) as HDF5") { H5Fopen(path, flags, relapse_H5P_DEFAULT()) }
-            return File(path: path, handle: Handle(id, close: H5Fclose))
+            let file = File(path: path, handle: Handle(id, close: H5Fclose))
+            if let problem = Containment.problem(inFile: id) {
+                throw HDF5Error("reaches outside itself: \(problem)")
+            }
+            return file
         }
     }
 

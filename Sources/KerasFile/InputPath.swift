@@ -9,6 +9,8 @@ enum InputPath {
             throw KerasFileError(path, "no such file")
         }
         guard !isDirectory.boolValue else { throw KerasFileError(path, "is a directory, not an .h5 file") }
+        // A FIFO or device could block the read forever: refused before anything opens it.
+        if let problem = RegularFile.problem(path) { throw KerasFileError(path, problem) }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw KerasFileError(path, "cannot be read (permission denied)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCleanup
 import Foundation
 import HDF5
 import KerasFile
@@ -13,12 +14,17 @@ struct Relapse: ParsableCommand {
 }
 
 /// Runs a command body; any failure becomes one line on stderr and exit status 2, so bad
-/// input never shows a stack trace.
+/// input never shows a stack trace. Every command runs in it.
 func reportingFailures(_ body: () throws -> Void) throws {
+    // Progress goes out a line at a time whatever stdout is (a file, a pipe): a redirected
+    // log shows each epoch as it ends, and a kill loses at most the line being written.
+    relapse_stdout_line_buffered()
     // A crash inside libhdf5 on a corrupt file is answered like any bad input; and a file-size
     // limit (ulimit -f) makes a write fail with EFBIG, reported, instead of killing us.
     CrashGuard.install(prefix: "relapse: error: ")
     signal(SIGXFSZ, SIG_IGN)
+    // SIGINT, SIGTERM, SIGHUP, SIGQUIT remove the temporary file being written, then end us.
+    relapse_cleanup_install()
     do {
         try body()
     } catch let error as ExitCode {

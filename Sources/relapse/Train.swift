@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KerasFile
 import Training
 
 struct Train: ParsableCommand {
@@ -21,7 +22,7 @@ struct Train: ParsableCommand {
         try reportingFailures {
             let options = trainingOptions(data: data, hyperparameters: hyperparameters)
             let training = try RunSetup.start(modelPath: model, options: options, note: { print($0) })
-            try execute(training, flags: runFlags, defaultDirectory: "runs/default")
+            try execute(training, flags: runFlags, directory: runFlags.checkpoints ?? "runs/default", start: .newRun)
         }
     }
 }
@@ -45,10 +46,72 @@ struct Resume: ParsableCommand {
             var options = trainingOptions(data: data, hyperparameters: hyperparameters)
             options.initialEpoch = initialEpoch
             let training = try RunSetup.resume(checkpointPath: checkpoint, options: options, note: { print($0) })
-            let folder = URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path
-            try execute(training, flags: runFlags, defaultDirectory: folder)
+            let fork = training.state.epoch
+            let parentFolder = (checkpoint as NSString).deletingLastPathComponent
+            let branch = BranchRecord(
+                parent: URL(fileURLWithPath: checkpoint).standardizedFileURL.path, epoch: fork,
+                changes: training.state.changes.filter { $0.epoch == fork + 1 }.map(\.change))
+            if let directory = runFlags.checkpoints {
+                if sameFolder(directory, parentFolder.isEmpty ? "." : parentFolder) {
+                    // Continuing the run in its own folder: only epochs after the checkpoint are written.
+                    try execute(training, flags: runFlags, directory: directory,
+                                start: .continuing(epoch: fork, bestEpoch: training.state.bestEpoch))
+                } else {
+                    try execute(training, flags: runFlags, directory: directory, start: .newRun, branch: branch)
+                }
+                return
+            }
+            // By default a resume is a branch: a new folder beside the checkpoint, named after
+            // the fork and the changes, so the run it came from stays as it was.
+            let directory = try makeBranchFolder(in: parentFolder.isEmpty ? "." : parentFolder,
+                                                 name: branchName(fork: fork, data: data, hyperparameters: hyperparameters))
+            print("branch: epochs \(fork + 1) to \(fork + runFlags.epochs) go to \(directory) (the run the checkpoint belongs to is left as it is; --checkpoints DIR chooses the folder)")
+            try execute(training, flags: runFlags, directory: directory, start: .newRun, branch: branch)
         }
     }
+}
+
+/// `from-0002`, `from-0002-lr0.05`, `from-0002-sgd-lr0.1-batch64`: the fork's epoch, then each
+/// setting the resume was given.
+func branchName(fork: Int, data: DataFlags, hyperparameters h: HyperparameterFlags) -> String {
+    func number(_ value: Double) -> String { "\(value)" }
+    var parts = ["from-" + String(format: "%04d", fork)]
+    if let optimizer = h.optimizer { parts.append(optimizer.lowercased()) }
+    let settings: [(String, Double?)] = [("lr", h.learningRate), ("eps", h.epsilon), ("beta1-", h.beta1), ("beta2-", h.beta2),
+                                         ("momentum", h.momentum), ("rho", h.rho)]
+    for case let (name, value?) in settings { parts.append(name + number(value)) }
+    if let amsgrad = h.amsgrad { parts.append(amsgrad ? "amsgrad" : "no-amsgrad") }
+    if let nesterov = h.nesterov { parts.append(nesterov ? "nesterov" : "no-nesterov") }
+    if let loss = h.loss { parts.append(loss) }
+    if let semantics = h.lossSemantics { parts.append(semantics) }
+    if let batchSize = h.batchSize { parts.append("batch\(batchSize)") }
+    if let seed = h.seed { parts.append("seed\(seed)") }
+    if h.noShuffle { parts.append("no-shuffle") }
+    if data.source != nil { parts.append("data") }
+    if data.validationSplit != nil || data.validationData != nil { parts.append("validation") }
+    var name = parts.joined(separator: "-").map { $0 == "/" || $0 == " " ? "_" : $0 }.reduce(into: "") { $0.append($1) }
+    while name.utf8.count > 120 { name.removeLast() }
+    return name
+}
+
+/// Creates `folder/name`, or `name-2`, `name-3`, ... when taken: a branch never lands in an
+/// existing folder.
+func makeBranchFolder(in folder: String, name: String) throws -> String {
+    for attempt in 1...1000 {
+        let path = (folder == "." ? "" : folder + "/") + name + (attempt == 1 ? "" : "-\(attempt)")
+        if mkdir(path, 0o755) == 0 { return path }
+        guard errno == EEXIST else {
+            throw KerasFileError(path, "cannot hold checkpoints: cannot create it: \(String(cString: strerror(errno)))")
+        }
+    }
+    throw KerasFileError(folder, "cannot hold checkpoints: a thousand branches named \(name) already")
+}
+
+/// Whether two paths name the same existing folder (or the same path, when neither exists yet).
+func sameFolder(_ a: String, _ b: String) -> Bool {
+    var x = stat(), y = stat()
+    if stat(a, &x) == 0, stat(b, &y) == 0 { return x.st_dev == y.st_dev && x.st_ino == y.st_ino }
+    return URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
 }
 
 func trainingOptions(data: DataFlags, hyperparameters: HyperparameterFlags) -> TrainingOptions {
@@ -61,10 +124,11 @@ func trainingOptions(data: DataFlags, hyperparameters: HyperparameterFlags) -> T
 }
 
 /// Runs the epochs and prints the closing summary; Ctrl-C ends after the current batch.
-func execute(_ training: TrainingRun, flags: RunFlags, defaultDirectory: String) throws {
+func execute(_ training: TrainingRun, flags: RunFlags, directory: String, start: CheckpointFolder.Start,
+             branch: BranchRecord? = nil) throws {
     StopRequest.installInterruptHandler()
-    let directory = flags.checkpoints ?? defaultDirectory
-    let summary = try training.run(epochs: flags.epochs, directory: directory, saveEvery: flags.saveEvery,
+    let summary = try training.run(epochs: flags.epochs, directory: directory, start: start, overwrite: flags.overwrite,
+                                   branch: branch, saveEvery: flags.saveEvery,
                                    stopOnNonFinite: flags.stopOnNan, reporter: ConsoleReporter())
     let last = summary.lastCheckpoint ?? "none"
     if let (epoch, batch) = summary.nonFinite {

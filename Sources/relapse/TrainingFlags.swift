@@ -134,7 +134,7 @@ struct RunFlags: ParsableArguments {
     @Option(help: "Epochs to train.")
     var epochs: Int = 10
 
-    @Option(help: ArgumentHelp("Folder for epoch-NNNN.h5, best.h5 and history.csv.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Folder for epoch-NNNN.h5, best.h5 and history.csv (train: runs/default; resume: a new branch folder beside the checkpoint, or the checkpoint's own folder to continue that run).", valueName: "dir"))
     var checkpoints: String?
 
     @Option(help: "Write epoch-NNNN.h5 every K epochs (best.h5, history.csv and the last epoch always).")
@@ -142,6 +142,9 @@ struct RunFlags: ParsableArguments {
 
     @Flag(help: "Stop at the first NaN or infinite loss, like Keras's TerminateOnNaN; checkpoints are kept.")
     var stopOnNan = false
+
+    @Flag(help: "Replace what is in the checkpoint folder: another run's files (train, or resume into another folder), or the checkpoints after the one resumed from (resume --checkpoints into its own folder). Without it, runs never overwrite each other.")
+    var overwrite = false
 
     func validate() throws {
         if epochs <= 0 { throw ValidationError("--epochs must be positive") }

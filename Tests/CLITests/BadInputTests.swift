@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 import HDF5
 import KerasFile
@@ -34,10 +35,11 @@ final class BadInputTests: XCTestCase {
         return result.stderr
     }
 
-    /// Hidden `.NAME.tmp-PID` files anywhere under the test's folder.
+    /// Hidden `.NAME.relapse-tmp.PID.RANDOM` files (or the old `.NAME.tmp-PID`) anywhere under
+    /// the test's folder.
     func temporaries() -> [String] {
         let all = FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []
-        return all.filter { ($0 as NSString).lastPathComponent.contains(".tmp-") }
+        return all.filter { let name = ($0 as NSString).lastPathComponent; return name.contains(".tmp-") || name.contains(".relapse-tmp.") }
     }
 
     func record(_ row: String, _ arguments: [String], _ stderr: String) {
@@ -194,6 +196,127 @@ final class BadInputTests: XCTestCase {
                           names: path, says: "libhdf5 crashed reading it")
     }
 
+    // MARK: Files that reach outside themselves (issue 16): refused before anything is read
+
+    /// A copy of the Adam fixture whose dense bias is replaced by `make(group, name)`, made
+    /// through libhdf5's C API (Relapse's own layer cannot make such files).
+    func replacingBias(_ make: (hid_t, String) -> Bool) throws -> String {
+        let path = directory + "/crafted-\(UUID().uuidString.prefix(8)).h5"
+        try FileManager.default.copyItem(atPath: Relapse.fixture("tfk-adam-trained.h5"), toPath: path)
+        let file = H5Fopen(path, relapse_H5F_ACC_RDWR(), relapse_H5P_DEFAULT())
+        XCTAssertGreaterThanOrEqual(file, 0)
+        defer { H5Fclose(file) }
+        let group = H5Gopen2(file, "model_weights/dense/dense", relapse_H5P_DEFAULT())
+        defer { H5Gclose(group) }
+        XCTAssertGreaterThanOrEqual(H5Ldelete(group, "bias:0", relapse_H5P_DEFAULT()), 0)
+        XCTAssertTrue(make(group, "bias:0"))
+        return path
+    }
+
+    /// A FIFO nobody writes to: anything that opens it for reading blocks forever.
+    func makeFIFO(_ name: String) -> String {
+        let path = directory + "/" + name
+        XCTAssertEqual(mkfifo(path, 0o644), 0)
+        return path
+    }
+
+    func assertStillAFIFO(_ path: String, file: StaticString = #filePath, line: UInt = #line) {
+        var info = stat()
+        XCTAssertEqual(lstat(path, &info), 0, file: file, line: line)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "\(path) is still a FIFO", file: file, line: line)
+    }
+
+    func testExternalLinkIsRefusedNotFollowed() throws {
+        let fifo = makeFIFO("fifo")
+        let path = try replacingBias { group, name in
+            H5Lcreate_external(fifo, "/x", group, name, relapse_H5P_DEFAULT(), relapse_H5P_DEFAULT()) >= 0
+        }
+        // Followed, it would hang on the FIFO; refused, it cannot.
+        try assertModelRefused("HDF5 external link (a weight linked to a FIFO)", path,
+                               says: "reaches outside itself: '/model_weights/dense/dense/bias:0' is an external link to \(fifo):/x")
+        assertStillAFIFO(fifo)
+    }
+
+    func testExternalRawStorageIsRefusedNotRead() throws {
+        // The bias's 8 bytes would be read from this file (and resave would copy them out).
+        let secret = directory + "/secret.txt"
+        try "private: not a weight".write(toFile: secret, atomically: true, encoding: .utf8)
+        let before = try Data(contentsOf: URL(fileURLWithPath: secret))
+        let path = try replacingBias { group, name in
+            let properties = H5Pcreate(relapse_H5P_DATASET_CREATE())
+            defer { H5Pclose(properties) }
+            guard H5Pset_external(properties, secret, 0, 8) >= 0 else { return false }
+            var dims: [hsize_t] = [2]
+            let space = H5Screate_simple(1, &dims, nil)
+            defer { H5Sclose(space) }
+            let dataset = H5Dcreate2(group, name, relapse_H5T_IEEE_F32LE(), space, relapse_H5P_DEFAULT(), properties, relapse_H5P_DEFAULT())
+            defer { H5Dclose(dataset) }
+            return dataset >= 0
+        }
+        try assertModelRefused("HDF5 external raw storage (a weight's bytes in another file)", path,
+                               says: "dataset '/model_weights/dense/dense/bias:0' is stored in an external file (\(secret))")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: secret)), before)
+    }
+
+    func testVirtualDatasetIsRefused() throws {
+        let fifo = makeFIFO("source.h5")
+        let path = try replacingBias { group, name in
+            var dims: [hsize_t] = [2]
+            let space = H5Screate_simple(1, &dims, nil)
+            defer { H5Sclose(space) }
+            let properties = H5Pcreate(relapse_H5P_DATASET_CREATE())
+            defer { H5Pclose(properties) }
+            guard H5Pset_virtual(properties, space, fifo, "/x", space) >= 0 else { return false }
+            let dataset = H5Dcreate2(group, name, relapse_H5T_IEEE_F32LE(), space, relapse_H5P_DEFAULT(), properties, relapse_H5P_DEFAULT())
+            defer { H5Dclose(dataset) }
+            return dataset >= 0
+        }
+        try assertModelRefused("HDF5 virtual dataset (a weight mapped onto another file)", path,
+                               says: "dataset '/model_weights/dense/dense/bias:0' is a virtual dataset")
+        assertStillAFIFO(fifo)
+    }
+
+    func testFIFOsAndDevicesAreRefusedBeforeOpening() throws {
+        let fifo = makeFIFO("model.h5")
+        try assertModelRefused("a FIFO given as the model", fifo, says: "is a FIFO, not a regular file")
+        let data = makeFIFO("data.h5")
+        try assertDataRefused("a FIFO given as --data", data, says: "is a FIFO, not a regular file")
+        try assertRefused("a character device given as --data", ["train", Relapse.fixture("train-start-adam.h5"), "--data", "/dev/zero",
+                                                                 "--epochs", "1", "--checkpoints", directory + "/run"],
+                          names: "/dev/zero", says: "is a character device, not a regular file", outputs: [directory + "/run"])
+        let x = makeFIFO("x.npy")
+        try assertRefused("a FIFO given as --x", ["train", Relapse.fixture("train-start-adam.h5"), "--x", x, "--y", x,
+                                                 "--epochs", "1", "--checkpoints", directory + "/run"],
+                          names: x, says: "is a FIFO, not a regular file", outputs: [directory + "/run"])
+        try assertRefused("a FIFO given to predict as --data", ["predict", Relapse.fixture("train-start-adam.h5"), "--data", data,
+                                                               "--out", directory + "/pred.h5"],
+                          names: data, says: "is a FIFO, not a regular file", outputs: [directory + "/pred.h5"])
+        assertStillAFIFO(fifo)
+        assertStillAFIFO(data)
+    }
+
+    func testDataFileWithAnExternalLinkIsRefused() throws {
+        let fifo = makeFIFO("fifo")
+        let data = try writeData(x: ([256, 1, 8, 8], nil), y: ([256, 2], nil))
+        let file = H5Fopen(data, relapse_H5F_ACC_RDWR(), relapse_H5P_DEFAULT())
+        XCTAssertGreaterThanOrEqual(H5Ldelete(file, "y", relapse_H5P_DEFAULT()), 0)
+        XCTAssertGreaterThanOrEqual(H5Lcreate_external(fifo, "/y", file, "y", relapse_H5P_DEFAULT(), relapse_H5P_DEFAULT()), 0)
+        H5Fclose(file)
+        try assertDataRefused("an external link in the --data file", data, says: "'/y' is an external link to \(fifo):/y")
+        assertStillAFIFO(fifo)
+    }
+
+    // MARK: Usage errors: ArgumentParser's contract, exit 64
+
+    func testUsageErrorsExit64WithArgumentParsersMessage() throws {
+        for arguments in [["train", "--epochs", "0"], ["resume"], ["inspect", "a.h5", "--no-such-flag"], ["frobnicate"]] {
+            let result = try Relapse.run(arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.hasPrefix("Error: "), "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("Usage: relapse") || result.stderr.contains("Help:"), "\(arguments): \(result.stderr)")
+        }
+    }
+
     // MARK: Bad data: refused before any training starts
 
     func testDataOfWrongShape() throws {
@@ -256,14 +379,15 @@ final class BadInputTests: XCTestCase {
             try FileManager.default.copyItem(atPath: earlier.path, toPath: folder + "/epoch-0001.h5")
             try mount(["-o", "remount,ro", folder])
             try assertRefused("unwritable checkpoint folder (read-only mount)",
-                              ["resume", folder + "/epoch-0001.h5", "--epochs", "1"], names: folder, says: "Read-only file system")
+                              ["resume", folder + "/epoch-0001.h5", "--epochs", "1", "--checkpoints", folder], names: folder,
+                              says: "Read-only file system")
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/epoch-0001.h5")), earlier.bytes)
         } else {
             let earlier = try seedCheckpoint(in: folder)
             chmod(folder, 0o555)
             defer { chmod(folder, 0o755) }
             try assertRefused("unwritable checkpoint folder (mode 555)",
-                              ["resume", earlier.path, "--epochs", "1"], names: folder, says: "Permission denied")
+                              ["resume", earlier.path, "--epochs", "1", "--checkpoints", folder], names: folder, says: "Permission denied")
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: earlier.path)), earlier.bytes)
         }
     }
@@ -274,7 +398,7 @@ final class BadInputTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let earlier = try seedCheckpoint(in: folder)
         // dash's ulimit -f counts 512-byte blocks: 40 blocks is 20 KB, under a 34 KB checkpoint.
-        let arguments = ["resume", earlier.path, "--epochs", "1"]
+        let arguments = ["resume", earlier.path, "--epochs", "1", "--checkpoints", folder]
         try assertRefused("full disk, simulated: file-size limit (ulimit -f) during a checkpoint write",
                           ["-c", "ulimit -f 40; exec \"$0\" \"$@\"", Relapse.executable.path] + arguments,
                           names: folder + "/epoch-0002.h5", says: "cannot be written", outputs: [folder + "/epoch-0002.h5"],
@@ -289,13 +413,13 @@ final class BadInputTests: XCTestCase {
         guard geteuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root") }
         let folder = directory + "/full"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let earlier = try seedCheckpoint(in: directory)
+        let earlier = try seedCheckpoint(in: directory + "/seed")
         // Room for the first checkpoint and little more: epoch 2's checkpoint cannot fit.
         try mount(["-t", "tmpfs", "-o", "size=48k", "tmpfs", folder])
         defer { _ = try? shell(["umount", folder]) }
         try FileManager.default.copyItem(atPath: earlier.path, toPath: folder + "/epoch-0001.h5")
         try assertRefused("full disk (48 KB tmpfs) during a checkpoint write",
-                          ["resume", folder + "/epoch-0001.h5", "--epochs", "2"], names: folder + "/epoch-0002.h5",
+                          ["resume", folder + "/epoch-0001.h5", "--epochs", "2", "--checkpoints", folder], names: folder + "/epoch-0002.h5",
                           says: "cannot be written", outputs: [folder + "/epoch-0002.h5"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/epoch-0001.h5")), earlier.bytes, "earlier checkpoint untouched")
         XCTAssertEqual(try Relapse.run(["inspect", folder + "/epoch-0001.h5"]).status, 0)

@@ -19,8 +19,13 @@ final class KillTests: XCTestCase {
         }
         let process = Process()
         process.executableURL = Relapse.executable
-        process.arguments = ["train", Relapse.fixture("train-start-adam.h5"), "--data", Relapse.fixture("train-data.h5"),
-                             "--epochs", "200", "--batch-size", "16", "--checkpoints", directory]
+        // The first round starts the run; later ones continue it in its folder from the newest checkpoint.
+        if let newest = names().filter({ $0.hasPrefix("epoch-") }).sorted().last {
+            process.arguments = ["resume", directory + "/" + newest, "--epochs", "200", "--checkpoints", directory]
+        } else {
+            process.arguments = ["train", Relapse.fixture("train-start-adam.h5"), "--data", Relapse.fixture("train-data.h5"),
+                                 "--epochs", "200", "--batch-size", "16", "--checkpoints", directory]
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -43,7 +48,7 @@ final class KillTests: XCTestCase {
             let before = Set(names().filter { $0.hasPrefix("epoch-") })
             try waitFor("a new checkpoint") { Set($0.filter { $0.hasPrefix("epoch-") }).subtracting(before).count >= 2 }
             if delay < 0 {
-                try waitFor("a temporary file") { $0.contains { $0.contains(".tmp-") } }
+                try waitFor("a temporary file") { $0.contains { $0.contains(".relapse-tmp.") } }
             } else {
                 usleep(useconds_t(delay * 1_000_000))
             }
@@ -59,26 +64,33 @@ final class KillTests: XCTestCase {
                 XCTAssertNotNil(model.optimizerState, name)
                 XCTAssertTrue(model.relapseState?.contains("\"epoch\":\(Int(name.dropFirst(6).prefix(4))!),") ?? false, name)
             }
-            for name in names() where name.contains(".tmp-") {
-                XCTAssertTrue(name.hasSuffix(".tmp-\(process.processIdentifier)"), "only the killed writer's temporary file: \(name)")
+            for name in names() where name.contains(".relapse-tmp.") {
+                XCTAssertTrue(name.contains(".relapse-tmp.\(process.processIdentifier)."), "only the killed writer's temporary file: \(name)")
             }
         }
-        // Resuming the newest checkpoint works and removes the killed writers' temporary files.
+        // Resuming the newest checkpoint in its folder works and removes the killed writers'
+        // temporary files; the lock the last one held went with it.
         let newest = names().filter { $0.hasPrefix("epoch-") }.sorted().last!
-        let resumed = try Relapse.run(["resume", directory + "/" + newest, "--epochs", "1"])
+        let resumed = try Relapse.run(["resume", directory + "/" + newest, "--epochs", "1", "--checkpoints", directory])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertEqual(names().filter { $0.contains(".tmp-") }, [])
+        XCTAssertEqual(names().filter { $0.contains(".relapse-tmp.") }, [])
     }
 
     func testLeftoverTemporaryFilesOfDeadWritersAreRemoved() throws {
-        // A pid that cannot be alive (beyond pid_max), one of this test process (alive), and
-        // a file that only looks similar.
-        for name in [".epoch-0003.h5.tmp-999999999", ".best.h5.tmp-\(getpid())", ".notes.tmp-x"] {
+        let trained = try Relapse.run(["train", Relapse.fixture("train-start-adam.h5"), "--data", Relapse.fixture("train-data.h5"),
+                                       "--epochs", "1", "--checkpoints", directory])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        // Relapse's mark with a pid that cannot be alive (beyond pid_max): removed. The same
+        // with this test's own pid (alive), files without the mark (the old `.tmp-PID` form
+        // included) and a malformed suffix: left alone, the sweep deletes only its own.
+        let dead = ".epoch-0003.h5.relapse-tmp.999999999.abcdeABCDE"
+        let kept = [".best.h5.relapse-tmp.\(getpid()).abcdeABCDE", ".epoch-0003.h5.tmp-999999999", ".notes.tmp-x",
+                    ".x.h5.relapse-tmp.999999999.short"]
+        for name in [dead] + kept {
             FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("partial".utf8))
         }
-        let result = try Relapse.run(["train", Relapse.fixture("train-start-adam.h5"), "--data", Relapse.fixture("train-data.h5"),
-                                      "--epochs", "1", "--checkpoints", directory])
+        let result = try Relapse.run(["resume", directory + "/epoch-0001.h5", "--epochs", "1", "--checkpoints", directory])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(names().filter { $0.hasPrefix(".") }.sorted(), [".best.h5.tmp-\(getpid())", ".notes.tmp-x"])
+        XCTAssertEqual(names().filter { $0.hasPrefix(".") && $0 != ".relapse.lock" }.sorted(), kept.sorted())
     }
 }

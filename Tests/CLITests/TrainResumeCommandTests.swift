@@ -18,11 +18,16 @@ final class TrainResumeCommandTests: XCTestCase {
         let resume = try Relapse.run(["resume", directory + "/epoch-0002.h5", "--epochs", "2", "--epsilon", "0.001"])
         XCTAssertEqual(resume.status, 0, resume.stderr)
         XCTAssertTrue(resume.stdout.contains("changed from epoch 3: epsilon 1e-07 -> 0.001"), resume.stdout)
+        // A branch: a new folder beside the checkpoint, the run it came from untouched.
+        let branch = directory + "/from-0002-eps0.001"
+        XCTAssertTrue(resume.stdout.contains("branch: epochs 3 to 4 go to \(branch)"), resume.stdout)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        XCTAssertEqual(files, ["best.h5", "epoch-0001.h5", "epoch-0002.h5", "epoch-0003.h5", "epoch-0004.h5", "history.csv"])
-        let history = try String(contentsOfFile: directory + "/history.csv", encoding: .utf8)
-        XCTAssertEqual(history.split(separator: "\n").count, 5, "header and four epochs: \(history)")
-        XCTAssertEqual(try KerasModel.load(directory + "/epoch-0004.h5").optimizerState?.iterations, 16)
+        XCTAssertEqual(files, [".relapse.lock", "best.h5", "epoch-0001.h5", "epoch-0002.h5", "from-0002-eps0.001", "history.csv"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: branch).filter { $0 != "best.h5" }.sorted(),
+                       [".relapse.lock", "branch.json", "epoch-0003.h5", "epoch-0004.h5", "history.csv"])
+        let history = try String(contentsOfFile: branch + "/history.csv", encoding: .utf8)
+        XCTAssertEqual(history.split(separator: "\n").count, 5, "header and four epochs, two of them the parent's: \(history)")
+        XCTAssertEqual(try KerasModel.load(branch + "/epoch-0004.h5").optimizerState?.iterations, 16)
     }
 
     func testMakeDataThenPredict() throws {

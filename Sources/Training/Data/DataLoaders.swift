@@ -8,7 +8,7 @@ extension Dataset {
     /// (n, h, w) each, become x = full then broken, in `layout` with one channel, and y = [1, 0]
     /// for full, [0, 1] for broken. `layout` matters only for the second form.
     public static func hdf5(path: String, layout: ImageLayout = .nchw) throws -> Dataset {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "does not exist") }
+        if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }
         do {
             let root = try File.open(path).root

@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import KerasFile
 import Kernels
 
@@ -14,7 +15,7 @@ public enum NumPyFile {
     ]
 
     public static func read(_ path: String) throws -> Tensor {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "does not exist") }
+        if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard let contents = FileManager.default.contents(atPath: path) else { throw DataError(path, "cannot be read") }
         return try decode([UInt8](contents), path: path)
     }

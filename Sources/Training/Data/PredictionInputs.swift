@@ -6,7 +6,7 @@ extension Dataset {
     /// The inputs `x` of an HDF5 file for `predict`, checked against the model's input as
     /// training data are (shape, channel axis, NaN/Inf).
     public static func inputs(path: String, modelInputShape: [Int]) throws -> Tensor {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "does not exist") }
+        if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }
         let x: Tensor
         do {

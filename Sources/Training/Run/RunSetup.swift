@@ -197,6 +197,7 @@ public enum RunSetup {
     /// Model built from `model.to_json()` output, weights drawn from the config's initializers.
     static func modelFromJSON(_ path: String, seed: UInt64) throws -> (KerasModel, Network) {
         let text: String
+        if let problem = RegularFile.problem(path) { throw KerasFileError(path, problem) }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {

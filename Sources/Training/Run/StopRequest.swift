@@ -1,17 +1,12 @@
+import CCleanup
 import Foundation
-import Synchronization
 
-/// Ctrl-C asks the run to stop after the current batch; a second Ctrl-C exits at once.
+/// Ctrl-C asks the run to stop after the current batch; a second Ctrl-C ends the process at
+/// once, removing the temporary file of any checkpoint being written (`CCleanup`).
 public enum StopRequest {
-    static let requested = Atomic<Bool>(false)
-
-    public static var isRequested: Bool { requested.load(ordering: .relaxed) }
+    public static var isRequested: Bool { relapse_cleanup_stop_requested() != 0 }
 
     public static func installInterruptHandler() {
-        signal(SIGINT) { _ in
-            if StopRequest.requested.exchange(true, ordering: .relaxed) {
-                _exit(130)
-            }
-        }
+        relapse_cleanup_graceful_interrupt()
     }
 }

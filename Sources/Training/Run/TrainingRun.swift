@@ -35,10 +35,22 @@ public final class TrainingRun {
         public var stoppedState: String?
     }
 
-    /// Trains `epochs` more epochs, writing checkpoints into `directory`.
-    public func run(epochs: Int, directory: String, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
+    /// Trains `epochs` more epochs, writing checkpoints into `directory`, which this process
+    /// holds (locked) until it returns. `start` says what the folder may hold (by default:
+    /// this run's own checkpoints up to its current epoch, nothing later); `overwrite` clears
+    /// what is in the way instead of refusing (`CheckpointFolder`); `branch`, for a resume into
+    /// another folder, is recorded there as `branch.json`.
+    public func run(epochs: Int, directory: String, start: CheckpointFolder.Start? = nil, overwrite: Bool = false,
+                    branch: BranchRecord? = nil, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
                     reporter: ProgressReporter? = nil, shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
-        try CheckpointFolder.prepare(directory)
+        let folder = try CheckpointFolder.open(directory, start: start ?? .continuing(epoch: state.epoch, bestEpoch: state.bestEpoch),
+                                               overwrite: overwrite)
+        defer { withExtendedLifetime(folder) {} }
+        try branch?.write(in: directory)
+        if overwrite, case .continuing = start ?? .newRun, FileManager.default.fileExists(atPath: directory + "/history.csv") {
+            // The replaced epochs' rows go now, not only when the next epoch ends.
+            try HistoryCSV.write(state.history, to: directory + "/history.csv")
+        }
         let first = state.epoch + 1
         let last = state.epoch + epochs
         var summary = Summary(epochsDone: 0, lastCheckpoint: nil, imagesPerSecond: 0, interrupted: false)
