@@ -9,6 +9,19 @@ struct Train: ParsableCommand {
         discussion: """
             With no arguments: the original question's model (fixtures/broken-lines-start.h5) on \
             1024 synthetic broken-lines images, 10 epochs, checkpoints in runs/default.
+
+            Every setting in the file is honoured with the math of the Keras that wrote it, or \
+            refused by name (exit 2; `relapse inspect` lists them all). Supported: layers \
+            InputLayer, Dense, Conv2D (groups), MaxPooling2D, Flatten, Reshape, Dropout, Activation, \
+            Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate; trainable, L1/L2/L1L2 \
+            weight and activity regularizers, MaxNorm/NonNeg/UnitNorm/MinMaxNorm constraints; \
+            losses binary/categorical/sparse categorical crossentropy (from_logits, \
+            label_smoothing), mean squared/absolute (percentage) error, mean squared logarithmic \
+            error, huber, hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, \
+            log_cosh, reductions sum_over_batch_size and sum, loss_weights; optimizers Adam, AdamW, \
+            SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam with clipnorm, clipvalue, \
+            global_clipnorm, weight_decay and the ExponentialDecay, PiecewiseConstantDecay, \
+            InverseTimeDecay and CosineDecay schedules.
             """)
 
     @Argument(help: ArgumentHelp("A Keras .h5 model (model.save), or model.to_json() output (.json).", valueName: "model"))
