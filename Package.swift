@@ -25,13 +25,17 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        // libzip reads and writes `.keras` archives (chosen by measurement: docs/ARCHITECTURE.md).
+        .systemLibrary(
+            name: "CZip", pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"]), .brew(["libzip"])]),
         .systemLibrary(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
 
         // Pure Swift layers, each over the one below it.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "KerasFile", dependencies: ["HDF5"]),
+        .target(name: "KerasFile", dependencies: ["HDF5", "CZip"]),
         .target(name: "CLaneShuffles"),
         .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
