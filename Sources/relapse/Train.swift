@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KerasFile
 import Training
 
 struct Train: ParsableCommand {
@@ -63,6 +64,10 @@ func trainingOptions(data: DataFlags, hyperparameters: HyperparameterFlags) -> T
 /// Runs the epochs and prints the closing summary; Ctrl-C ends after the current batch.
 func execute(_ training: TrainingRun, flags: RunFlags, defaultDirectory: String) throws {
     StopRequest.installInterruptHandler()
+    if let format = flags.format { training.checkpointFormat = format == .keras ? .keras : .h5 }
+    if training.checkpointFormat == .keras, case .keras2 = training.template.producer {
+        throw KerasFileError("--format keras", "the model is from Keras \(training.template.kerasVersion ?? "2.x"), which has no .keras format: train with --format h5, or make a Keras 3 file first with `relapse convert IN.h5 OUT.keras`")
+    }
     let directory = flags.checkpoints ?? defaultDirectory
     let summary = try training.run(epochs: flags.epochs, directory: directory, saveEvery: flags.saveEvery,
                                    stopOnNonFinite: flags.stopOnNan, reporter: ConsoleReporter())

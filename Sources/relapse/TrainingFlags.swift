@@ -137,8 +137,15 @@ struct RunFlags: ParsableArguments {
     @Flag(help: "Stop at the first NaN or infinite loss, like Keras's TerminateOnNaN; checkpoints are kept.")
     var stopOnNan = false
 
+    @Option(help: ArgumentHelp("Checkpoint format: h5 (legacy HDF5) or keras (Keras 3's zip); default: the format of the file the run started from.", valueName: "h5|keras"))
+    var format: CheckpointFormatFlag?
+
     func validate() throws {
         if epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if saveEvery <= 0 { throw ValidationError("--save-every must be positive") }
     }
+}
+
+enum CheckpointFormatFlag: String, ExpressibleByArgument, CaseIterable {
+    case h5, keras
 }
