@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "file-bench", dependencies: ["KerasFile", "Network"], path: "Benchmarks/FileBench"),
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),
+        .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5", "CZip"]),
         // Double-precision reference math shared by the kernel and layer gradient checks.
         .target(name: "ReferenceMath", path: "Tests/ReferenceMath"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ReferenceMath"]),
