@@ -8,7 +8,7 @@ enum InputPath {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw KerasFileError(path, "no such file")
         }
-        guard !isDirectory.boolValue else { throw KerasFileError(path, "is a directory, not a Keras file") }
+        guard !isDirectory.boolValue else { throw KerasFileError(path, "is a directory, not an .h5 file") }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw KerasFileError(path, "cannot be read (permission denied)")
         }

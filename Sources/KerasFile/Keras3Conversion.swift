@@ -50,6 +50,8 @@ extension Keras3Dialect {
     /// The arguments of Keras 3's `Trainer.compile` that a compile config may hold.
     static let compileKeys: Set<String> = ["loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                                            "steps_per_execution", "jit_compile", "auto_scale_loss"]
+    static let builtClasses: Set<String> = ["Conv2D", "Dense", "Flatten", "Reshape"]
+
     static let floatPolicy = JSONValue.object([
         ("module", .string("keras")), ("class_name", .string("DTypePolicy")),
         ("config", .object([("name", .string("float32"))])), ("registered_name", .null),
@@ -73,7 +75,8 @@ extension Keras3Dialect {
                 ("module", .string("keras.layers")), ("class_name", .string(layer.className)),
                 ("config", config), ("registered_name", .null),
             ]
-            if layer.className != "InputLayer", let source = layer.inbound.first {
+            // Keras 3 records build shapes for layers with a `build` step only.
+            if Self.builtClasses.contains(layer.className), let source = layer.inbound.first {
                 entry.append(("build_config", .object([("input_shape", shapeJSON(try output(source.layer)))])))
             }
             if !definition.isSequential {
@@ -131,6 +134,8 @@ extension Keras3Dialect {
             switch key {
             case "batch_input_shape", "input_dim", "input_shape", "batch_size":
                 continue
+            case "activity_regularizer" where layer.className == "Dense" && value.isNull:
+                continue  // Keras 3's Dense.get_config leaves it out.
             case "dtype":
                 sawDType = true
                 let name = value.stringValue ?? value["config"]?["name"]?.stringValue
