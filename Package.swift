@@ -25,6 +25,10 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        // libzip reads and writes `.keras` archives (chosen by measurement: docs/ARCHITECTURE.md).
+        .systemLibrary(
+            name: "CZip", pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"]), .brew(["libzip"])]),
         .systemLibrary(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
@@ -34,7 +38,7 @@ let package = Package(
         // touch only plain memory).
         .target(name: "CCleanup"),
         .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup"]),
-        .target(name: "KerasFile", dependencies: ["HDF5", "CCleanup"]),
+        .target(name: "KerasFile", dependencies: ["HDF5", "CCleanup", "CZip"]),
         .target(name: "CLaneShuffles"),
         .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
@@ -52,7 +56,7 @@ let package = Package(
         .executableTarget(name: "file-bench", dependencies: ["KerasFile", "Network"], path: "Benchmarks/FileBench"),
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5"]),
+        .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5", "CZip"]),
         // Double-precision reference math shared by the kernel and layer gradient checks.
         .target(name: "ReferenceMath", path: "Tests/ReferenceMath"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ReferenceMath"]),

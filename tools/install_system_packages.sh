@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the C libraries Relapse links (libhdf5, oneDNN) from Debian's packages, if missing.
+# Installs the C libraries Relapse links (libhdf5, oneDNN, libzip) from Debian's packages, if missing.
 set -euo pipefail
-packages=(libhdf5-dev libdnnl-dev pkg-config)
+packages=(libhdf5-dev libdnnl-dev libzip-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

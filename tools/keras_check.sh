@@ -14,7 +14,7 @@ pairs="$work/pairs.txt"
 : > "$pairs"
 for fixture in fixtures/*.h5; do
     name="$(basename "$fixture")"
-    case "$name" in ref-*|loss-*|string-*|train-data.h5) continue ;; esac
+    case "$name" in ref-*|loss-*|string-*|train-data.h5|*.weights.h5) continue ;; esac
     "$relapse" resave "$fixture" "$work/$name"
     echo "$fixture $work/$name" >> "$pairs"
 done

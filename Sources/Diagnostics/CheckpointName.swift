@@ -18,6 +18,6 @@ public enum CheckpointName {
 
     static func isHDF5(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5")
+        return lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") || lower.hasSuffix(".keras")
     }
 }

@@ -112,7 +112,7 @@ public struct RunScan: Sendable {
         }
         guard !epochs.isEmpty else {
             throw DiagnosisError(unreadable.first.map { "no readable checkpoint in \(directory) (\($0.reason))" }
-                                 ?? "no checkpoints in \(directory) (looked for .h5/.hdf5 files whose names hold the epoch)")
+                                 ?? "no checkpoints in \(directory) (looked for .h5/.hdf5/.keras files whose names hold the epoch)")
         }
         history = historyByEpoch.values.sorted { $0.epoch < $1.epoch }
         for i in epochs.indices {

@@ -3,7 +3,7 @@ import HDF5
 
 /// Checks made before handing a path to libhdf5, so the user hears what is wrong in plain words.
 enum InputPath {
-    static func validate(_ path: String) throws {
+    static func validate(_ path: String, requireHDF5: Bool = true) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw KerasFileError(path, "no such file")
@@ -16,6 +16,6 @@ enum InputPath {
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size > 0 else { throw KerasFileError(path, "is empty") }
-        guard File.isHDF5(path) else { throw KerasFileError(path, "is not an HDF5 file") }
+        guard !requireHDF5 || File.isHDF5(path) else { throw KerasFileError(path, "is not an HDF5 file") }
     }
 }

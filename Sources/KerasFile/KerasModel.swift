@@ -17,14 +17,35 @@ public struct KerasModel: Sendable {
     public var layerWeights: [LayerWeights]
     public var optimizerState: OptimizerState?
     public var relapseState: String?
+    /// The format the model was read from (`.h5`, `.keras` or a new-layout `.weights.h5`).
+    public var format: ModelFileFormat = .h5
+    /// A new-layout weights file's `optimizer/vars`, kept by position: without the model's
+    /// config the optimizer's class and slots cannot be told.
+    public var positionalOptimizerVars: [NumericArray]?
 
-    /// Reads and interprets `path`. Fails with a `KerasFileError` naming the file.
+    /// Reads and interprets `path` in any of Keras's formats (legacy `.h5`, `.keras`, new-layout
+    /// `.weights.h5`), told apart by content. Fails with a `KerasFileError` naming the file.
     public static func load(_ path: String) throws -> KerasModel {
+        try InputPath.validate(path, requireHDF5: false)
+        if ZipArchive.looksLikeZip(path) || (path.hasSuffix(".keras") && !File.isHDF5(path)) {
+            return try KerasArchive.read(path)
+        }
+        if File.isHDF5(path), try isNewLayout(path) {
+            return try KerasArchive.readWeightsFile(path)
+        }
         let file = try KerasModelFile.read(path)
         do {
             return try KerasModel(file: file)
         } catch let error as KerasFileError {
             throw error
+        } catch {
+            throw KerasFileError(path, "\(error)")
+        }
+    }
+
+    private static func isNewLayout(_ path: String) throws -> Bool {
+        do {
+            return WeightsStore.isNewLayout(try File.open(path).root)
         } catch {
             throw KerasFileError(path, "\(error)")
         }
@@ -113,8 +134,13 @@ public struct KerasModel: Sendable {
             relapseState: relapseState)
     }
 
-    /// Writes the model (atomically) in tf.keras 2.x's layout.
-    public func write(to path: String) throws {
-        try fileContent().write(to: path)
+    /// Writes the model atomically in the format the file name asks for (`.keras`,
+    /// `.weights.h5`, else tf.keras 2.x's `.h5` layout), or in `format` when given.
+    public func write(to path: String, format: ModelFileFormat? = nil) throws {
+        switch format ?? ModelFileFormat(outputPath: path) {
+        case .h5: try fileContent().write(to: path)
+        case .keras: try KerasArchive.write(self, to: path)
+        case .weightsH5: try KerasArchive.writeWeightsFile(self, to: path)
+        }
     }
 }

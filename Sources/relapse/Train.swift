@@ -140,6 +140,10 @@ func trainingOptions(data: DataFlags, hyperparameters: HyperparameterFlags) -> T
 func execute(_ training: TrainingRun, flags: RunFlags, directory: String, start: CheckpointFolder.Start,
              branch: BranchRecord? = nil) throws {
     StopRequest.installInterruptHandler()
+    if let format = flags.format { training.checkpointFormat = format == .keras ? .keras : .h5 }
+    if training.checkpointFormat == .keras, case .keras2 = training.template.producer {
+        throw KerasFileError("--format keras", "the model is from Keras \(training.template.kerasVersion ?? "2.x"), which has no .keras format: train with --format h5, or make a Keras 3 file first with `relapse convert IN.h5 OUT.keras`")
+    }
     let summary = try training.run(epochs: flags.epochs, directory: directory, start: start, overwrite: flags.overwrite,
                                    branch: branch, saveEvery: flags.saveEvery,
                                    stopOnNonFinite: flags.stopOnNan, reporter: ConsoleReporter())

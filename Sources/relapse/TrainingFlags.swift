@@ -146,8 +146,15 @@ struct RunFlags: ParsableArguments {
     @Flag(help: "Replace what is in the checkpoint folder: another run's files (train, or resume into another folder), or the checkpoints after the one resumed from (resume --checkpoints into its own folder). Without it, runs never overwrite each other.")
     var overwrite = false
 
+    @Option(help: ArgumentHelp("Checkpoint format: h5 (legacy HDF5) or keras (Keras 3's zip); default: the format of the file the run started from.", valueName: "h5|keras"))
+    var format: CheckpointFormatFlag?
+
     func validate() throws {
         if epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if saveEvery <= 0 { throw ValidationError("--save-every must be positive") }
     }
+}
+
+enum CheckpointFormatFlag: String, ExpressibleByArgument, CaseIterable {
+    case h5, keras
 }

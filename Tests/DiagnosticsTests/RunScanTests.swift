@@ -119,7 +119,7 @@ final class RunScanTests: XCTestCase {
         let cases: [(String, Int?)] = [
             ("epoch-0007.h5", 7), ("weights.05-0.42.h5", 5), ("model_epoch_12.h5", 12), ("model_v2_epoch_03.hdf5", 3),
             ("epoch-0007-nan-batch-0012.h5", 7), ("ckpt-3.hdf5", 3), ("weights-improvement-08-0.91.hdf5", 8),
-            ("best.h5", nil), (".epoch-0003.h5.tmp-123", nil), (".epoch-0003.h5", nil), ("history.csv", nil), ("epoch-0004.keras", nil),
+            ("best.h5", nil), (".epoch-0003.h5.tmp-123", nil), (".epoch-0003.h5", nil), ("history.csv", nil), ("epoch-0004.keras", 4), ("best.keras", nil),
         ]
         for (name, epoch) in cases { XCTAssertEqual(CheckpointName.epoch(of: name), epoch, name) }
     }

@@ -72,18 +72,19 @@ public final class CheckpointFolder {
         return folder
     }
 
-    /// The epoch of `epoch-NNNN.h5` or of a stopped state `epoch-NNNN-nan-batch-BBBB.h5`.
+    /// The epoch of `epoch-NNNN.h5` or of a stopped state `epoch-NNNN-nan-batch-BBBB.h5`
+    /// (`.keras` for runs in Keras 3's format).
     static func epoch(ofCheckpoint name: String) -> Int? {
-        guard name.hasPrefix("epoch-"), name.hasSuffix(".h5") else { return nil }
+        guard name.hasPrefix("epoch-"), let ext = [".h5", ".keras"].first(where: { name.hasSuffix($0) }) else { return nil }
         let digits = name.dropFirst(6).prefix { $0.isNumber }
         let rest = name.dropFirst(6 + digits.count)
-        guard !digits.isEmpty, rest == ".h5" || rest.hasPrefix("-nan-batch-") else { return nil }
+        guard !digits.isEmpty, rest == ext || rest.hasPrefix("-nan-batch-") else { return nil }
         return Int(digits)
     }
 
     /// The files a run writes (and `--overwrite` removes): nothing else is deleted.
     static func isRunFile(_ name: String) -> Bool {
-        epoch(ofCheckpoint: name) != nil || ["best.h5", "history.csv", BranchRecord.fileName].contains(name)
+        epoch(ofCheckpoint: name) != nil || ["best.h5", "best.keras", "history.csv", BranchRecord.fileName].contains(name)
     }
 
     private static func listing(_ names: [String]) -> String {
@@ -100,13 +101,15 @@ public final class CheckpointFolder {
     /// starting epoch takes its place when it is in the folder (it is the same file a run
     /// writes as best.h5); otherwise the next improvement writes it.
     private static func restoreBest(in directory: String, before epoch: Int, bestEpoch: Int?) throws {
-        let best = directory + "/best.h5"
-        guard FileManager.default.fileExists(atPath: best) else { return }
-        let recorded = (try? KerasModel.loadFullModel(best).relapseState).flatMap { try? RunState.parse($0) }
-        if let recorded, recorded.epoch <= epoch { return }
-        try remove(best)
-        if let bestEpoch, let bytes = FileManager.default.contents(atPath: directory + "/" + TrainingRun.checkpointName(bestEpoch)) {
-            try AtomicFile.write(to: best) { try bytes.write(to: URL(fileURLWithPath: $0)) }
+        for format in [ModelFileFormat.h5, .keras] {
+            let best = directory + "/best." + format.fileExtension
+            guard FileManager.default.fileExists(atPath: best) else { continue }
+            let recorded = (try? KerasModel.loadFullModel(best).relapseState).flatMap { try? RunState.parse($0) }
+            if let recorded, recorded.epoch <= epoch { continue }
+            try remove(best)
+            if let bestEpoch, let bytes = FileManager.default.contents(atPath: directory + "/" + TrainingRun.checkpointName(bestEpoch, format: format)) {
+                try AtomicFile.write(to: best) { try bytes.write(to: URL(fileURLWithPath: $0)) }
+            }
         }
     }
 

@@ -13,6 +13,8 @@ public final class TrainingRun {
     public let training: Dataset
     public let validation: Dataset?
     var shuffleGenerator: SeededGenerator
+    /// The format of checkpoints and `best.*`: by default that of the file the run started from.
+    public var checkpointFormat: ModelFileFormat
 
     public init(template: KerasModel, trainer: Trainer, state: RunState, training: Dataset, validation: Dataset?) throws {
         self.template = template
@@ -20,6 +22,7 @@ public final class TrainingRun {
         self.state = state
         self.training = training
         self.validation = validation
+        checkpointFormat = template.format == .keras ? .keras : .h5
         shuffleGenerator = try SeededGenerator(hexState: state.shuffleGenerator, what: "shuffle")
         trainer.network.dropoutGenerator = try SeededGenerator(hexState: state.dropoutGenerator, what: "dropout")
     }
@@ -99,11 +102,11 @@ public final class TrainingRun {
             let model = try Checkpoint.model(template: template, trainer: trainer, state: state, loss: state.loss)
             var saved: String?
             if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil {
-                saved = directory + "/" + Self.checkpointName(epoch)
+                saved = directory + "/" + Self.checkpointName(epoch, format: checkpointFormat)
                 try model.write(to: saved!)
                 summary.lastCheckpoint = saved
             }
-            if improved { try model.write(to: directory + "/best.h5") }
+            if improved { try model.write(to: directory + "/best." + checkpointFormat.fileExtension) }
             try HistoryCSV.write(state.history, to: directory + "/history.csv")
             summary.epochsDone += 1
             reporter?.epochFinished(row, seconds: seconds, checkpoint: saved)
@@ -113,8 +116,8 @@ public final class TrainingRun {
         return summary
     }
 
-    /// `epoch-0001.h5`: Keras ModelCheckpoint's `epoch-{epoch:04d}.h5`.
-    public static func checkpointName(_ epoch: Int) -> String {
-        "epoch-" + String(format: "%04d", epoch) + ".h5"
+    /// `epoch-0001.h5`: Keras ModelCheckpoint's `epoch-{epoch:04d}.h5` (`.keras` in that format).
+    public static func checkpointName(_ epoch: Int, format: ModelFileFormat = .h5) -> String {
+        "epoch-" + String(format: "%04d", epoch) + "." + format.fileExtension
     }
 }

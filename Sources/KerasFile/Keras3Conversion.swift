@@ -1,0 +1,189 @@
+/// A tf.keras or Keras 2.2 model made into a Keras 3 one for `relapse convert`: the
+/// architecture in Keras 3's `config.json` dialect (what `serialize_keras_object` writes for
+/// the same layers: tools/keras3_formats.py compares), the optimizer config in Keras 3's
+/// keys, the state carried over slot for slot. Whatever has no Keras 3 equivalent is refused
+/// by name.
+extension KerasModel {
+    /// - Parameter outputShapes: each layer's per-sample output shape (the network's layer table),
+    ///   for the shapes Keras 3 records on its tensors and in `build_config`.
+    public func convertedToKeras3(outputShapes: [String: [Int]]) throws -> KerasModel {
+        if case .keras3 = producer { return self }
+        guard let definition else {
+            throw ModelConfigParser.Failure("a weights-only file cannot be converted to .keras (it has no architecture)")
+        }
+        var model = self
+        model.modelConfigJSON = try Keras3Dialect.modelConfig(definition, outputShapes: outputShapes).serialized()
+        model.definition = try ModelConfigParser.parse(model.modelConfigJSON!)
+        model.kerasVersion = Keras3Dialect.version
+        model.producer = .keras3(version: Keras3Dialect.version)
+        model.backend = "tensorflow"
+        model.format = .keras
+        model.layerWeights = layerWeights.map { group in
+            LayerWeights(layerName: group.layerName, weights: group.weights.map { array in
+                NamedArray(name: OptimizerLayout.stripSuffix(array.name), values: array.values)
+            })
+        }
+        if let trainingConfig {
+            let (className, config) = try Keras3Dialect.optimizer(from: trainingConfig, producer: producer)
+            var json = JSONValue.object([])
+            if case .object(let pairs) = trainingConfig.json {
+                for (key, value) in pairs where !Keras3Dialect.compileKeys.contains(key) && key != "optimizer_config" && !value.isNull {
+                    throw ModelConfigParser.Failure("training setting \(key)=\(value.serialized()) has no Keras 3 equivalent")
+                }
+                json = .object(pairs.filter { $0.0 != "optimizer_config" && Keras3Dialect.compileKeys.contains($0.0) }.map { key, value in
+                    (key, key == "metrics" || key == "weighted_metrics" ? Keras3Dialect.metricNames(value) : value)
+                })
+            }
+            json.set("optimizer_config", .object([("class_name", .string(className)), ("config", config)]))
+            model.trainingConfig = try TrainingConfig(json: json)
+            model.trainingConfigJSON = json.serialized()
+            if var state = optimizerState {
+                state.optimizerClass = className
+                model.optimizerState = state
+            }
+        }
+        return model
+    }
+}
+
+extension Keras3Dialect {
+    /// The arguments of Keras 3's `Trainer.compile` that a compile config may hold.
+    static let compileKeys: Set<String> = ["loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+                                           "steps_per_execution", "jit_compile", "auto_scale_loss"]
+    static let builtClasses: Set<String> = ["Conv2D", "Dense", "Flatten", "Reshape"]
+
+    static let floatPolicy = JSONValue.object([
+        ("module", .string("keras")), ("class_name", .string("DTypePolicy")),
+        ("config", .object([("name", .string("float32"))])), ("registered_name", .null),
+    ])
+
+    static func shapeJSON(_ shape: [Int?]) -> JSONValue {
+        .array(shape.map { $0.map { .int($0) } ?? .null })
+    }
+
+    /// `config.json`'s model (without `compile_config`) in Keras 3's dialect.
+    static func modelConfig(_ definition: ModelDefinition, outputShapes: [String: [Int]]) throws -> JSONValue {
+        func output(_ name: String) throws -> [Int?] {
+            guard let shape = outputShapes[name] else { throw ModelConfigParser.Failure("no shape for layer '\(name)'") }
+            return [nil] + shape.map { Optional($0) }
+        }
+        var entries: [JSONValue] = []
+        for layer in definition.layers {
+            var config = try layerConfig(layer)
+            config.set("name", .string(layer.name))
+            var entry: [(String, JSONValue)] = [
+                ("module", .string("keras.layers")), ("class_name", .string(layer.className)),
+                ("config", config), ("registered_name", .null),
+            ]
+            // Keras 3 records build shapes for layers with a `build` step only.
+            if Self.builtClasses.contains(layer.className), let source = layer.inbound.first {
+                entry.append(("build_config", .object([("input_shape", shapeJSON(try output(source.layer)))])))
+            }
+            if !definition.isSequential {
+                entry.append(("name", .string(layer.name)))
+                let args: [JSONValue] = try layer.inbound.map { ref in
+                    .object([("class_name", .string("__keras_tensor__")), ("config", .object([
+                        ("shape", shapeJSON(try output(ref.layer))), ("dtype", .string("float32")),
+                        ("keras_history", .array([.string(ref.layer), .int(ref.nodeIndex), .int(ref.tensorIndex)])),
+                    ]))])
+                }
+                let nodes: JSONValue = args.isEmpty ? .array([])
+                    : .array([.object([("args", .array(args.count == 1 ? args : [.array(args)])), ("kwargs", .object([]))])])
+                entry.append(("inbound_nodes", nodes))
+            }
+            entries.append(.object(entry))
+        }
+        func refs(_ list: [TensorRef]) -> JSONValue {
+            let items = list.map { JSONValue.array([.string($0.layer), .int($0.nodeIndex), .int($0.tensorIndex)]) }
+            return items.count == 1 ? items[0] : .array(items)
+        }
+        let trainable = JSONValue.bool(definition.config["config"]?["trainable"]?.boolValue ?? true)
+        if definition.isSequential {
+            let inputShape = try output(definition.layers[0].name)
+            return .object([
+                ("module", .string("keras")), ("class_name", .string("Sequential")),
+                ("config", .object([("name", .string(definition.name)), ("trainable", trainable), ("dtype", floatPolicy),
+                                    ("layers", .array(entries))])),
+                ("registered_name", .null), ("build_config", .object([("input_shape", shapeJSON(inputShape))])),
+            ])
+        }
+        return .object([
+            ("module", .string("keras.src.models.functional")), ("class_name", .string("Functional")),
+            ("config", .object([("name", .string(definition.name)), ("trainable", trainable), ("layers", .array(entries)),
+                                ("input_layers", refs(definition.inputs)), ("output_layers", refs(definition.outputs))])),
+            ("registered_name", .string("Functional")), ("build_config", .object([("input_shape", .null)])),
+        ])
+    }
+
+    /// One layer's config in Keras 3's keys: InputLayer's `batch_input_shape` is `batch_shape`,
+    /// a float32 `dtype` is a DTypePolicy, a layer's own `batch_input_shape` (Keras 2 Sequential)
+    /// goes to the InputLayer Relapse's parser already made for it.
+    static func layerConfig(_ layer: LayerSpec) throws -> JSONValue {
+        guard case .object(let pairs) = layer.config else { throw ModelConfigParser.Failure("layer '\(layer.name)' has no config object") }
+        if layer.className == "InputLayer" {
+            guard case .input(let batchShape) = layer.kind else { throw ModelConfigParser.Failure("input layer '\(layer.name)' has no shape") }
+            let dtype = layer.config["dtype"]?.stringValue ?? "float32"
+            guard dtype == "float32" else { throw ModelConfigParser.Failure("input layer '\(layer.name)': dtype \(dtype) is not float32") }
+            return .object([("batch_shape", shapeJSON(batchShape)), ("dtype", .string("float32")),
+                            ("sparse", layer.config["sparse"] ?? .bool(false)), ("ragged", .bool(false)),
+                            ("name", .string(layer.name)), ("optional", .bool(false))])
+        }
+        var result: [(String, JSONValue)] = []
+        var sawDType = false
+        for (key, value) in pairs {
+            switch key {
+            case "batch_input_shape", "input_dim", "input_shape", "batch_size":
+                continue
+            case "activity_regularizer" where layer.className == "Dense" && value.isNull:
+                continue  // Keras 3's Dense.get_config leaves it out.
+            case "dtype":
+                sawDType = true
+                let name = value.stringValue ?? value["config"]?["name"]?.stringValue
+                guard name == nil || name == "float32" else {
+                    throw ModelConfigParser.Failure("layer '\(layer.name)': dtype \(value.serialized()) has no float32 Keras 3 equivalent here")
+                }
+                result.append((key, floatPolicy))
+            default:
+                result.append((key, value))
+            }
+        }
+        if !sawDType { result.insert(("dtype", floatPolicy), at: min(2, result.count)) }
+        return .object(result)
+    }
+
+    /// The optimizer's Keras 3 class and config from a tf.keras or Keras 2.2 training config.
+    /// Keras 2.2's `lr` is `learning_rate`, its `epsilon: null` 1e-7 (its K.epsilon()); a non-zero
+    /// `decay` (Keras 3 has none) and Keras 2.2's Nadam `schedule_decay` are refused.
+    static func optimizer(from training: TrainingConfig, producer: Producer) throws -> (String, JSONValue) {
+        let className = training.optimizerClass
+        guard ["adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax"].contains(className.lowercased()) else {
+            throw ModelConfigParser.Failure("optimizer \(className) is not converted to Keras 3 (its saved state does not carry over exactly)")
+        }
+        var config = JSONValue.object([])
+        guard case .object(let pairs) = training.optimizerConfig else { return (className, config) }
+        let keras3Name = ["RMSprop": "rmsprop", "AdamW": "adam_w"][className] ?? className.lowercased()
+        config.set("name", .string(keras3Name))
+        for (key, value) in pairs {
+            switch key {
+            case "name", "jit_compile", "is_legacy_optimizer":
+                continue  // tf-keras only; the name is Keras 3's default for the class.
+            case "lr":
+                if training.optimizerConfig["learning_rate"] == nil { config.set("learning_rate", value) }
+            case "decay":
+                if let decay = value.doubleValue, decay != 0 {
+                    throw ModelConfigParser.Failure("optimizer setting decay=\(decay) has no Keras 3 equivalent (Keras 3 optimizers have no per-step decay)")
+                }
+            case "epsilon" where value.isNull:
+                config.set("epsilon", .double(1e-7))
+            case "schedule_decay":
+                throw ModelConfigParser.Failure("optimizer setting schedule_decay has no Keras 3 equivalent")
+            default:
+                config.set(key, value)
+            }
+        }
+        if case .keras2 = producer, className.lowercased() == "adagrad", config["initial_accumulator_value"] == nil {
+            config.set("initial_accumulator_value", .double(0))  // Keras 2.2's accumulators start at zero.
+        }
+        return (className, config)
+    }
+}

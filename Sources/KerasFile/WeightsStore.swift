@@ -1,0 +1,147 @@
+import Foundation
+import HDF5
+
+/// The HDF5 layout of Keras 3's saving library (`keras/src/saving/saving_lib.py`, `H5IOStore`),
+/// inside a `.keras` archive as `model.weights.h5` and on its own as `x.weights.h5` (Keras 3,
+/// and tf-keras from 2.13): one group per saveable object at its attribute path, holding a
+/// `vars` group whose datasets are named by position, "0", "1", ... The model's layers are at
+/// `layers/<snake_case(class name)>` with `_1`, `_2` ... for repeats, in `model.layers` order
+/// (`_save_container_state` addresses layers by class, never by their names); the optimizer
+/// at `optimizer`, its variables in `optimizer.variables` order. tf-keras 2.13 wrote
+/// `_layer_checkpoint_dependencies` for `layers` (Keras reads both; so does Relapse).
+public struct WeightsStore: Sendable {
+    /// Layer groups by their Keras path key (`conv2d`, `dense_1`), vars in position order.
+    public var layers: [(key: String, vars: [NumericArray])]
+    /// `optimizer/vars` in position order; nil when the file has none.
+    public var optimizerVars: [NumericArray]?
+    /// `optimizer/vars`'s `name` attribute (Keras 3 writes the optimizer's name; tf-keras nothing).
+    public var optimizerName: String?
+    /// Relapse's run state (a `relapse` group, which Keras's loaders never visit).
+    public var relapseState: String?
+    /// The `name` attribute Keras 3 writes on each layer's `vars` (the layer's own name), by key.
+    public var layerNames: [String: String] = [:]
+
+    public init(layers: [(key: String, vars: [NumericArray])], optimizerVars: [NumericArray]?,
+                optimizerName: String? = nil, relapseState: String? = nil) {
+        self.layers = layers
+        self.optimizerVars = optimizerVars
+        self.optimizerName = optimizerName
+        self.relapseState = relapseState
+    }
+
+    /// True if an HDF5 root looks like this layout and not like the legacy one.
+    static func isNewLayout(_ root: Group) -> Bool {
+        guard !root.hasAttribute("model_config"), !root.hasAttribute("layer_names"), !root.hasAttribute("layer_names0") else {
+            return false
+        }
+        return root.hasGroup("layers") || root.hasGroup("_layer_checkpoint_dependencies")
+            || root.hasGroup("optimizer") || root.hasGroup("vars")
+    }
+
+    /// Keras's `naming.to_snake_case`: drop non-word characters, `(.)([A-Z][a-z]+)` -> `\1_\2`,
+    /// `([a-z])([A-Z])` -> `\1_\2`, lower case.
+    public static func snakeCase(_ name: String) -> String {
+        var text = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+        text = text.replacingOccurrences(of: "(.)([A-Z][a-z]+)", with: "$1_$2", options: .regularExpression)
+        text = text.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
+        return text.lowercased()
+    }
+
+    /// The store keys of layers with these class names, in `model.layers` order
+    /// (saving_lib.py `_get_unique_name`).
+    public static func layerKeys(classNames: [String]) -> [String] {
+        var used: [String: Int] = [:]
+        return classNames.map { className in
+            let name = snakeCase(className)
+            if let count = used[name] {
+                used[name] = count + 1
+                return "\(name)_\(count + 1)"
+            }
+            used[name] = 0
+            return name
+        }
+    }
+
+    // MARK: Reading
+
+    static func read(_ root: Group, path: String) throws -> WeightsStore {
+        var layers: [(String, [NumericArray])] = []
+        let layersPath = root.hasGroup("layers") ? "layers" : "_layer_checkpoint_dependencies"
+        if root.hasGroup(layersPath) {
+            let group = try root.group(layersPath)
+            for key in try group.childNames() where group.hasGroup(key) {
+                let layer = try group.group(key)
+                for child in try layer.childNames() where child != "vars" && layer.hasGroup(child) {
+                    guard try !Self.holdsData(try layer.group(child)) else { throw KerasFileError(path, "layer group '\(layersPath)/\(key)' has nested weights (sublayers are not supported)") }
+                }
+                layers.append((key, try readVars(layer, path: path)))
+            }
+        }
+        if root.hasGroup("vars") {
+            let top = try readVars(root, path: path)
+            if !top.isEmpty { throw KerasFileError(path, "has \(top.count) model-level variables in vars/ (only layer weights are supported)") }
+        }
+        var optimizerVars: [NumericArray]? = nil
+        var optimizerName: String? = nil
+        if root.hasGroup("optimizer") {
+            let group = try root.group("optimizer")
+            optimizerVars = try readVars(group, path: path)
+            if group.hasGroup("vars") { optimizerName = try group.group("vars").stringAttribute("name") }
+        }
+        var relapseState: String? = nil
+        if root.hasGroup(KerasModelFile.relapseGroup) {
+            relapseState = try root.group(KerasModelFile.relapseGroup).stringAttribute("state")
+        }
+        return WeightsStore(layers: layers, optimizerVars: optimizerVars, optimizerName: optimizerName, relapseState: relapseState)
+    }
+
+    private static func holdsData(_ group: Group) throws -> Bool {
+        for name in try group.childNames() {
+            if group.hasDataset(name) { return true }
+            if group.hasGroup(name), try holdsData(try group.group(name)) { return true }
+        }
+        return false
+    }
+
+    /// `<group>/vars/0`, `1`, ...: exactly the positions 0..<n, nothing else.
+    private static func readVars(_ group: Group, path: String) throws -> [NumericArray] {
+        guard group.hasGroup("vars") else { return [] }
+        let vars = try group.group("vars")
+        let names = try vars.childNames()
+        var arrays = [NumericArray?](repeating: nil, count: names.count)
+        for name in names {
+            guard let position = Int(name), String(position) == name, position >= 0, position < names.count,
+                  vars.hasDataset(name) else {
+                throw KerasFileError(path, "\(vars.path) holds '\(name)'; Keras's layout has only datasets 0 to \(names.count - 1)")
+            }
+            arrays[position] = try vars.dataset(name).read()
+        }
+        return arrays.map { $0! }
+    }
+
+    // MARK: Writing
+
+    /// Writes the layout to a new HDF5 file (not atomically; callers write to a temporary).
+    func write(toNewFile path: String) throws {
+        let file = try File.create(path)
+        let root = file.root
+        let layersGroup = try root.createGroup("layers")
+        for (key, vars) in layers {
+            let varsGroup = try layersGroup.createGroup(key).createGroup("vars")
+            // Keras 3 labels each entry with the saveable's name; its loader never reads it.
+            try varsGroup.setAttribute("name", strings: [layerNames[key] ?? key], charset: .utf8, isScalar: true)
+            for (i, array) in vars.enumerated() { try varsGroup.createDataset(String(i), values: array) }
+        }
+        if let optimizerVars {
+            let varsGroup = try root.createGroup("optimizer").createGroup("vars")
+            if let optimizerName { try varsGroup.setAttribute("name", strings: [optimizerName], charset: .utf8, isScalar: true) }
+            for (i, array) in optimizerVars.enumerated() { try varsGroup.createDataset(String(i), values: array) }
+        }
+        _ = try root.createGroup("vars")
+        if let relapseState {
+            let group = try root.createGroup(KerasModelFile.relapseGroup)
+            try group.setAttribute("state", strings: [relapseState], charset: .utf8, isScalar: true)
+        }
+        try file.flush()
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Makes the small new-format fixtures (issue 14) with real Keras 3.15 and tf-keras 2.21:
+the small channels_first CNN of tools/make_fixtures.py, Adam + binary_crossentropy, trained
+one epoch on 64 samples of fixtures/train-data.h5 (batch 32, no shuffle), saved as `.keras`
+and `.weights.h5`. Larger files are made in CI by tools/keras3_formats.py.
+
+usage: .venv/bin/python tools/make_keras3_fixtures.py
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import tf_keras  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "fixtures")
+
+
+def small_cnn(K):
+    inp = K.Input(shape=(1, 8, 8))
+    x = K.layers.Conv2D(4, (3, 3), activation="relu", data_format="channels_first")(inp)
+    x = K.layers.MaxPooling2D(data_format="channels_first")(x)
+    x = K.layers.Flatten()(x)
+    x = K.layers.Dense(2)(x)
+    return K.Model(inp, K.layers.Activation("softmax")(x))
+
+
+with h5py.File(os.path.join(FIX, "train-data.h5"), "r") as f:
+    x, y = f["x"][:64], f["y"][:64]
+for K, prefix in ((keras, "keras3"), (tf_keras, "tfk")):
+    K.utils.set_random_seed(7)
+    model = small_cnn(K)
+    model.compile(optimizer=K.optimizers.Adam(), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    model.save(os.path.join(FIX, f"{prefix}-adam.keras"))
+    model.save_weights(os.path.join(FIX, f"{prefix}-adam.weights.h5"))
