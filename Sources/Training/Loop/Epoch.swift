@@ -34,7 +34,7 @@ extension Trainer {
         precondition(batchSize > 0)
         let batches = (order.count + batchSize - 1) / batchSize
         var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(order.count, 1)))
-        var lossSum = 0.0, samples = 0, correct = 0
+        var lossSum = 0.0, lossWeights = 0.0, samples = 0, correct = 0
         var firstNonFinite: Int?
         var interrupted = false
         var signals = BatchSignals()
@@ -44,16 +44,17 @@ extension Trainer {
             data.batch(indices: indices, x: &bx, y: &by)
             let result = try step(x: bx, y: by)
             signals.record(network)
-            lossSum += Double(result.loss) * Double(result.count)
+            lossSum += Double(result.loss) * result.reportWeight
+            lossWeights += result.reportWeight
             samples += result.count
             correct += result.correct
-            progress(BatchProgress(batch: batch + 1, batches: batches, samplesDone: samples, runningLoss: lossSum / Double(samples)))
+            progress(BatchProgress(batch: batch + 1, batches: batches, samplesDone: samples, runningLoss: lossSum / lossWeights))
             if !result.loss.isFinite, firstNonFinite == nil {
                 firstNonFinite = batch + 1
                 if stopOnNonFinite { interrupted = batch + 1 < batches; break }
             }
         }
-        return EpochResult(loss: samples > 0 ? lossSum / Double(samples) : .nan,
+        return EpochResult(loss: samples > 0 ? lossSum / lossWeights : .nan,
                            accuracy: samples > 0 ? Double(correct) / Double(samples) : .nan,
                            batches: batches, samples: samples, interrupted: interrupted,
                            firstNonFiniteBatch: firstNonFinite, signals: signals.values)

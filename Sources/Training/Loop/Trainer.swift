@@ -33,7 +33,8 @@ public final class Trainer {
         // activity regularizers), evaluated on the weights this batch's forward pass used.
         let penalty = network.hasRegularization ? network.regularizationPenalty() : 0
         let result = BatchResult(loss: evaluation.mean + penalty, perSample: evaluation.perSample.data,
-                                 correct: Accuracy.correct(output: output, labels: y), count: x.shape[0])
+                                 correct: Accuracy.correct(output: output, labels: y), count: x.shape[0],
+                                 reportWeight: reportWeight(batch: x.shape[0]))
         switch evaluation.gradient {
         case .output(let g): try network.backward(g, withRespectTo: .output)
         case .logits(let g): try network.backward(g, withRespectTo: .logits)
@@ -51,7 +52,7 @@ public final class Trainer {
     /// Loss and accuracy without training (dropout off), batch by batch as Keras's `evaluate`.
     public func evaluate(_ data: Dataset, batchSize: Int) throws -> (loss: Double, accuracy: Double) {
         var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(data.count, 1)))
-        var total = 0.0, correct = 0
+        var total = 0.0, weights = 0.0, correct = 0
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let end = min(start + batchSize, data.count)
             data.batch(indices: start..<end, x: &bx, y: &by)
@@ -59,10 +60,24 @@ public final class Trainer {
             let evaluation = loss.evaluate(output: output, logits: network.outputLogits, activation: outputActivation,
                                            labels: by, semantics: semantics)
             let penalty = network.hasRegularization ? network.regularizationPenalty() : 0
-            total += Double(evaluation.mean + penalty) * Double(end - start)
+            let weight = reportWeight(batch: end - start)
+            total += Double(evaluation.mean + penalty) * weight
+            weights += weight
             correct += Accuracy.correct(output: output, labels: by)
         }
-        return (total / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
+        return (weights > 0 ? total / weights : .nan, Double(correct) / Double(max(data.count, 1)))
+    }
+
+    /// The weight Keras's loss `Mean` gives a batch of `batch` samples: its size; with reduction
+    /// `none`, tf-keras weights each of the batch's per-sample losses by the batch size, so the
+    /// batch's mean counts `batch * batch` (Keras 3: plain per-sample mean). See LossReduction.
+    func reportWeight(batch: Int) -> Double {
+        let n = Double(batch)
+        guard loss.reduction == .none else { return n }
+        switch semantics {
+        case .keras22, .tfKeras: return n * n
+        case .keras3, .keras3TensorFlow: return n
+        }
     }
 
     /// The model's outputs for `x`, in batches.
@@ -85,6 +100,16 @@ public struct BatchResult: Sendable {
     public var perSample: [Float]
     public var correct: Int
     public var count: Int
+    /// The batch's weight in the epoch's mean loss (its size, but see `Trainer.reportWeight`).
+    public var reportWeight: Double
+
+    public init(loss: Float, perSample: [Float], correct: Int, count: Int, reportWeight: Double? = nil) {
+        self.loss = loss
+        self.perSample = perSample
+        self.correct = correct
+        self.count = count
+        self.reportWeight = reportWeight ?? Double(count)
+    }
 }
 
 /// Keras's "accuracy" for one-hot outputs (categorical: argmax agrees), for class-index labels

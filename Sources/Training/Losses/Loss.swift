@@ -1,3 +1,4 @@
+import KerasFile
 import Kernels
 
 /// A loss as Keras compiles it: the function, its options, how the batch is reduced, and the
@@ -15,6 +16,9 @@ public struct Loss: Equatable, Sendable {
     public var reduction: LossReduction
     /// `loss_weights` of the single output: multiplies the reported and minimised loss.
     public var weight: Double
+    /// The class axis of a crossentropy as the config says it (Keras counts the batch as 0);
+    /// only the last axis is computed (`resolvingAxis`).
+    public var axis = -1
 
     public init(_ function: LossFunction, fromLogits: Bool = false, labelSmoothing: Double = 0, delta: Double = 1,
                 reduction: LossReduction = .sumOverBatchSize, weight: Double = 1) {
@@ -24,6 +28,19 @@ public struct Loss: Equatable, Sendable {
         self.delta = delta
         self.reduction = reduction
         self.weight = weight
+    }
+
+    /// The loss with its axis checked against the model output's rank (batch included): the
+    /// last axis, as -1 or as its number, is what Relapse computes; another is refused by name.
+    public func resolvingAxis(outputRank: Int) throws -> Loss {
+        guard axis != -1 else { return self }
+        guard axis == outputRank - 1 else {
+            throw ConfigRefusals([ConfigRefusal(scope: "loss", key: "axis", value: .int(axis),
+                                                reason: "is not supported (only the last axis of the output: -1 or \(outputRank - 1))")])
+        }
+        var loss = self
+        loss.axis = -1
+        return loss
     }
 
     /// Labels are class indices, one per sample (sparse_categorical_crossentropy), rather than

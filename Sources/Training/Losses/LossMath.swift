@@ -29,12 +29,15 @@ struct RowView {
     /// 1/rows (sum_over_batch_size) or 1 (sum), times the loss weight.
     func finish(_ partial: Partial, asLogits: Bool, reduction: LossReduction = .sumOverBatchSize,
                 weight: Double = 1) -> LossEvaluation {
-        let perRow = reduction == .sum ? 1 : (count == 0 ? 0 : 1 / Double(count))
-        let scale = perRow * weight
+        let mean = count == 0 ? 0 : 1 / Double(count)
+        // The value reported (a `none` batch reports its per-sample mean) and the one minimised
+        // (`none` differentiates the sum).
+        let reported = (reduction == .sum ? 1 : mean) * weight
+        let minimised = (reduction == .sumOverBatchSize ? mean : 1) * weight
         let perSample = Tensor(shape: Array(shape.dropLast()), data: partial.losses.map { Float($0) })
-        let mean = Float(partial.losses.reduce(0, +) * scale)
-        let gradient = Tensor(shape: shape, data: partial.gradient.map { Float($0 * scale) })
-        return LossEvaluation(perSample: perSample, mean: mean, gradient: asLogits ? .logits(gradient) : .output(gradient))
+        let value = Float(partial.losses.reduce(0, +) * reported)
+        let gradient = Tensor(shape: shape, data: partial.gradient.map { Float($0 * minimised) })
+        return LossEvaluation(perSample: perSample, mean: value, gradient: asLogits ? .logits(gradient) : .output(gradient))
     }
 }
 

@@ -152,14 +152,10 @@ extension Loss {
                     refusals.append(keys.refusal("label_smoothing", "must be a number from 0 to 1"))
                 }
             }
-            if let refusal = keys.require("axis", in: [.int(-1)], reason: "is not supported (only -1, the last axis)") {
-                refusals.append(refusal)
-            }
+            if let refusal = axis(keys.take("axis"), into: &loss, keys: keys) { refusals.append(refusal) }
         case .sparseCategoricalCrossentropy:
             refusals += fromLogits(&keys, into: &loss)
-            if let refusal = keys.require("axis", in: [.int(-1)], reason: "is not supported (only -1, the last axis)") {
-                refusals.append(refusal)
-            }
+            if let refusal = axis(keys.take("axis"), into: &loss, keys: keys) { refusals.append(refusal) }
             if let refusal = keys.require("ignore_class", in: []) { refusals.append(refusal) }
         case .huber:
             if let value = keys.take("delta"), !value.isNull {
@@ -182,14 +178,27 @@ extension Loss {
         return []
     }
 
-    /// `reduction`: absent means Keras's default. Null is Keras 3's None, no reduction: refused
-    /// with `none` (see LossReduction).
+    /// `reduction`: absent means Keras's default. Null is Keras 3's None, no reduction, as `none`
+    /// (see LossReduction).
     private static func reduction(_ value: JSONValue?, into loss: inout Loss, keys: ConfigKeys) -> ConfigRefusal? {
         guard let value else { return nil }
+        if value.isNull {
+            loss.reduction = .none
+            return nil
+        }
         guard let name = value.stringValue, let reduction = LossReduction(kerasName: name) else {
-            return keys.refusal("reduction", "is not supported (Relapse implements sum_over_batch_size, auto, mean and sum)")
+            return keys.refusal("reduction", "is not supported (Relapse implements sum_over_batch_size, auto, mean, sum and none)")
         }
         loss.reduction = reduction
+        return nil
+    }
+
+    /// `axis`: an integer, checked against the output's rank when the model is known
+    /// (`Loss.resolvingAxis`): only the last axis is computed.
+    private static func axis(_ value: JSONValue?, into loss: inout Loss, keys: ConfigKeys) -> ConfigRefusal? {
+        guard let value, !value.isNull else { return nil }
+        guard let axis = value.intValue else { return keys.refusal("axis", "must be an integer") }
+        loss.axis = axis
         return nil
     }
 

@@ -45,7 +45,7 @@ public enum RunSetup {
         }
         var optimizer = try withFile(modelPath) { try makeOptimizer(template, network: network, options: options, note: note) }
         try withFile(modelPath) { try apply(options.hyperparameters, to: &optimizer) }
-        let loss = try withFile(modelPath) { try lossFor(template, options: options) }
+        let loss = try withFile(modelPath) { try lossFor(template, options: options, network: network) }
         let semantics = options.lossSemantics ?? LossSemantics(producer: template.producer, backend: template.backend)
         let (training, validation) = try loadData(options.data ?? TrainingOptions.defaultData, options: options,
                                                   recordedSplit: nil, recordedValidation: nil, network: network, loss: loss)
@@ -89,7 +89,7 @@ public enum RunSetup {
             if before != value.json { changes.append("\(key) \(before.map { $0.serialized() } ?? "unset") -> \(value.json.serialized())") }
         }
         if let text = options.loss {
-            var loss = try withFile(checkpointPath) { try Loss(commandLine: text) }
+            var loss = try withFile(checkpointPath) { try checked(Loss(commandLine: text), for: network) }
             loss.weight = state.loss.weight
             if loss != state.loss {
                 changes.append("loss \(state.loss) -> \(loss)")
@@ -161,19 +161,33 @@ public enum RunSetup {
 
     /// The file's loss (every training_config key read or refused), or `--loss` with the file's
     /// loss weight. The training_config keys around the loss are refused either way.
-    static func lossFor(_ model: KerasModel, options: TrainingOptions) throws -> Loss {
+    static func lossFor(_ model: KerasModel, options: TrainingOptions, network: Network) throws -> Loss {
         let recorded = model.trainingConfig.map { Loss.parse(trainingConfig: $0.json) }
+        var loss: Loss
         if let text = options.loss {
             try ConfigRefusals(recorded?.otherRefusals ?? []).check()
-            var loss = try Loss(commandLine: text)
+            loss = try Loss(commandLine: text)
             loss.weight = recorded?.weight ?? 1
-            return loss
+        } else {
+            try ConfigRefusals(recorded?.refusals ?? []).check()
+            guard let fileLoss = recorded?.loss else {
+                throw LossError(description: "has no training_config naming a loss; give --loss")
+            }
+            loss = fileLoss
         }
-        try ConfigRefusals(recorded?.refusals ?? []).check()
-        guard let loss = recorded?.loss else {
-            throw LossError(description: "has no training_config naming a loss; give --loss")
+        return try checked(loss, for: network)
+    }
+
+    /// What a loss's settings mean for this network: its axis against the output's rank, and
+    /// reduction `none` beside regularizers (Keras then adds each batch's penalty to every
+    /// per-sample loss, scaling its gradient by the batch size in tf-keras and failing to sum
+    /// mismatched shapes in Keras 3), which is refused.
+    static func checked(_ loss: Loss, for network: Network) throws -> Loss {
+        if loss.reduction == .none, network.hasRegularization {
+            throw ConfigRefusals([ConfigRefusal(scope: "loss", key: "reduction", value: .string("none"),
+                                                reason: "is not supported together with regularizers")])
         }
-        return loss
+        return try loss.resolvingAxis(outputRank: network.outputShape.count + 1)
     }
 
     static func loadData(_ source: DataSourceDescription, options: TrainingOptions, recordedSplit: Double?,
