@@ -143,7 +143,7 @@ def main():
             same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
             moving = [k for k in a if "moving_variance" in k]
             check(same and len(moving) == 3, f"{tag}: 2 epochs == 1 epoch + resume 1, bit for bit ({len(a)} arrays)",
-                  "differs")
+                  "" if same else "differs")
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)
