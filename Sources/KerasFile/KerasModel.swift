@@ -69,7 +69,7 @@ public struct KerasModel: Sendable {
         layerWeights = file.layerWeights
         relapseState = file.relapseState
         if let json = file.modelConfigJSON {
-            let definition = try ModelConfigParser.parse(json)
+            let definition = try ModelConfigParser.parse(json, generation: producer.generation)
             self.definition = definition
             try Self.checkWeightsMatch(definition, layerWeights)
         }
@@ -95,7 +95,9 @@ public struct KerasModel: Sendable {
             guard group.weights.count == layer.weightNames.count else {
                 throw ModelConfigParser.Failure("layer '\(layer.name)' has \(group.weights.count) weights in the file; its config needs \(layer.weightNames.count) (\(layer.weightNames.joined(separator: ", ")))")
             }
-            for array in group.weights where !array.values.elementType.isFloatingPoint {
+            // Normalization's `count` is an integer; it is state that no computation changes.
+            for (array, name) in zip(group.weights, layer.weightNames)
+            where !array.values.elementType.isFloatingPoint && !layer.nonTrainableWeightNames.contains(name) {
                 throw ModelConfigParser.Failure("weight '\(array.name)' is \(array.values.elementType.rawValue), not a float")
             }
         }
@@ -107,12 +109,19 @@ public struct KerasModel: Sendable {
 
     /// The trainable weights in Keras's order (layers as in `layer_names`, each layer's
     /// weights in `weight_names` order), as (stored name, shape).
-    /// Weights of `trainable: false` layers are not among them: Keras's optimizer keeps no
-    /// state for them.
+    /// Weights of `trainable: false` layers are not among them, nor the state a layer's class
+    /// keeps beside its trained weights (BatchNormalization's moving statistics:
+    /// `LayerSpec.nonTrainableWeightNames`): Keras's optimizer keeps no state for them.
     public var trainableVariables: [(name: String, shape: [Int])] {
-        let frozen = Set(definition?.layers.filter { !$0.training.trainable }.map(\.name) ?? [])
-        return layerWeights.filter { !frozen.contains($0.layerName) }
-            .flatMap { layer in layer.weights.map { (name: $0.name, shape: $0.values.shape) } }
+        let specs = Dictionary((definition?.layers ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return layerWeights.flatMap { group -> [(name: String, shape: [Int])] in
+            let all = group.weights.map { (name: $0.name, shape: $0.values.shape) }
+            guard let spec = specs[group.layerName] else { return all }
+            guard spec.training.trainable else { return [] }
+            let state = spec.nonTrainableWeightNames
+            guard !state.isEmpty, spec.weightNames.count == all.count else { return all }
+            return zip(all, spec.weightNames).filter { !state.contains($0.1) }.map(\.0)
+        }
     }
 
     /// The weights of one layer, in Keras's order.

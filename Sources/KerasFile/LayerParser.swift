@@ -3,14 +3,14 @@
 /// A malformed value (a negative filter count) is an error; a well-formed setting Relapse does
 /// not implement is a refusal, collected so that `inspect` can list all of a file's at once.
 enum LayerParser {
-    static func parse(_ entry: JSONValue) throws -> LayerSpec {
+    static func parse(_ entry: JSONValue, generation: KerasGeneration = .tfKeras) throws -> LayerSpec {
         guard let className = entry["class_name"]?.stringValue, let config = entry["config"] else {
             throw ModelConfigParser.Failure("a layer in model_config has no class_name/config")
         }
         guard let name = config["name"]?.stringValue ?? entry["name"]?.stringValue else {
             throw ModelConfigParser.Failure("a \(className) layer has no name")
         }
-        var layer = LayerConfigReader(config: config, layer: name, className: className)
+        var layer = LayerConfigReader(config: config, layer: name, className: className, generation: generation)
         let kind = try layer.readKind()
         layer.readCommonKeys()
         var refusals = layer.refusals + layer.keys.leftovers(defaults: layer.defaults)
@@ -28,24 +28,27 @@ struct LayerConfigReader {
     let config: JSONValue
     let layer: String
     let className: String
+    /// The Keras that wrote the config: hard_sigmoid and BatchNormalization differ between them.
+    let generation: KerasGeneration
     var keys: ConfigKeys
     var refusals: [ConfigRefusal] = []
     var training = LayerTrainingSettings()
     /// Keras's defaults of keys this class has but Relapse has no use for (left over, they pass).
     var defaults: [String: JSONValue] = [:]
 
-    init(config: JSONValue, layer: String, className: String) {
+    init(config: JSONValue, layer: String, className: String, generation: KerasGeneration = .tfKeras) {
         self.config = config
+        self.generation = generation
         self.layer = layer
         self.className = className
         self.keys = ConfigKeys(config, scope: "layer '\(layer)' (\(className))")
     }
 
-    private func fail(_ key: String, _ problem: String) -> ModelConfigParser.Failure {
+    func fail(_ key: String, _ problem: String) -> ModelConfigParser.Failure {
         ModelConfigParser.Failure("\(className) '\(layer)': \(key) \(problem)")
     }
 
-    private mutating func refuse(_ key: String, _ reason: String = "is not supported") {
+    mutating func refuse(_ key: String, _ reason: String = "is not supported") {
         refusals.append(keys.refusal(key, reason))
     }
 
@@ -95,6 +98,8 @@ struct LayerConfigReader {
             if let noise = keys.take("noise_shape"), !noise.isNull { refuse("noise_shape") }
             guard let rate = keys.take("rate")?.doubleValue, (0..<1).contains(rate) else { throw fail("rate", "must be in [0, 1)") }
             return .dropout(rate: rate, seed: keys.take("seed")?.intValue)
+        case "BatchNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Rescaling", "Normalization":
+            return try readNormalizationOrActivationLayer()
         case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
             return .merge(MergeOperation(rawValue: className)!)
         case "Concatenate":
@@ -215,10 +220,12 @@ struct LayerConfigReader {
         }
         // Keras 3 may serialise a built-in activation as {"class_name": "function", "config": "relu", ...}.
         let name = item.stringValue ?? item["config"]?.stringValue ?? item["class_name"]?.stringValue
-        guard let name, let function = ActivationFunction(rawValue: name) else {
-            refuse(key, "is not supported (Relapse computes \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")))")
+        guard let name, name != ActivationFunction.hardSigmoidKeras3.rawValue, let function = ActivationFunction(rawValue: name) else {
+            let names = ActivationFunction.allCases.filter { $0 != .hardSigmoidKeras3 }.map(\.rawValue)
+            refuse(key, "is not supported (Relapse computes \(names.joined(separator: ", ")))")
             return .linear
         }
-        return function
+        // Keras 3 redefined hard_sigmoid (relu6(x + 3) / 6; `hard_sigmoid` in keras/src/backend/*/nn.py).
+        return function == .hardSigmoid && generation == .keras3 ? .hardSigmoidKeras3 : function
     }
 }

@@ -8,25 +8,27 @@ public enum ModelConfigParser {
         init(_ message: String) { self.message = message }
     }
 
-    public static func parse(_ text: String) throws -> ModelDefinition {
+    /// `generation`: the Keras that wrote the config (`Producer.generation`); a few layers and
+    /// activations compute differently in each.
+    public static func parse(_ text: String, generation: KerasGeneration = .tfKeras) throws -> ModelDefinition {
         let json: JSONValue
         do {
             json = try JSONValue.parse(text)
         } catch {
             throw Failure("model_config is not valid JSON (\(error))")
         }
-        return try parse(json)
+        return try parse(json, generation: generation)
     }
 
-    public static func parse(_ json: JSONValue) throws -> ModelDefinition {
+    public static func parse(_ json: JSONValue, generation: KerasGeneration = .tfKeras) throws -> ModelDefinition {
         guard let className = json["class_name"]?.stringValue, let config = json["config"] else {
             throw Failure("model_config has no class_name/config")
         }
         switch className {
         case "Sequential":
-            return try parseSequential(config, root: json)
+            return try parseSequential(config, root: json, generation: generation)
         case "Functional", "Model":
-            return try parseFunctional(config, className: className, root: json)
+            return try parseFunctional(config, className: className, root: json, generation: generation)
         default:
             throw Failure("model class '\(className)' is not supported (only Sequential and functional models)")
         }
@@ -34,14 +36,14 @@ public enum ModelConfigParser {
 
     // MARK: Sequential
 
-    private static func parseSequential(_ config: JSONValue, root: JSONValue) throws -> ModelDefinition {
+    private static func parseSequential(_ config: JSONValue, root: JSONValue, generation: KerasGeneration) throws -> ModelDefinition {
         // Keras 2.0/2.1 stored the layer list itself as the config.
         let layerList = config["layers"]?.arrayValue ?? config.arrayValue
         guard let layerList else { throw Failure("Sequential model_config has no layers") }
         let name = config["name"]?.stringValue ?? "sequential"
         var layers: [LayerSpec] = []
         for entry in layerList {
-            var spec = try LayerParser.parse(entry)
+            var spec = try LayerParser.parse(entry, generation: generation)
             if layers.isEmpty, !isInput(spec) {
                 // No InputLayer in the config: Keras builds one from the first layer's batch shape.
                 guard let shape = try batchShape(in: spec.config) else {
@@ -69,12 +71,12 @@ public enum ModelConfigParser {
 
     // MARK: Functional
 
-    private static func parseFunctional(_ config: JSONValue, className: String, root: JSONValue) throws -> ModelDefinition {
+    private static func parseFunctional(_ config: JSONValue, className: String, root: JSONValue, generation: KerasGeneration) throws -> ModelDefinition {
         guard let layerList = config["layers"]?.arrayValue else { throw Failure("model_config has no layers") }
         let name = config["name"]?.stringValue ?? "model"
         var layers: [LayerSpec] = []
         for entry in layerList {
-            var spec = try LayerParser.parse(entry)
+            var spec = try LayerParser.parse(entry, generation: generation)
             let (nodes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
             spec.inboundNodes = nodes
             spec.refusals += refusals

@@ -54,9 +54,17 @@ public enum Padding: String, Equatable, Sendable {
     case valid, same
 }
 
-/// Keras's activation names that Relapse computes; anything else is an error at parse time.
+/// Keras's activation names that Relapse computes; anything else is refused at parse time.
+/// swish/silu and hard_swish/hard_silu are one function under two names (each as Keras wrote it).
 public enum ActivationFunction: String, Equatable, Sendable, CaseIterable {
     case linear, relu, sigmoid, softmax, tanh
+    case elu, selu, softplus, softsign, exponential, mish, relu6, gelu, swish, silu
+    /// Keras 2.2 and tf.keras: clip(0.2 x + 0.5, 0, 1).
+    case hardSigmoid = "hard_sigmoid"
+    /// Keras 3's hard_sigmoid: relu6(x + 3) / 6 (what "hard_sigmoid" means in a Keras 3 file).
+    case hardSigmoidKeras3 = "hard_sigmoid (Keras 3)"
+    case hardSilu = "hard_silu", hardSwish = "hard_swish"
+    case leakyRelu = "leaky_relu", logSoftmax = "log_softmax"
 }
 
 public struct Conv2DSpec: Equatable, Sendable {
@@ -141,6 +149,13 @@ public enum LayerKind: Equatable, Sendable {
     case merge(MergeOperation)
     /// Concatenate along `axis`, counted as Keras does (the batch is axis 0, -1 the last).
     case concatenate(axis: Int)
+    case batchNormalization(BatchNormalizationSpec)
+    /// ReLU, LeakyReLU, ELU, Softmax layers.
+    case activationLayer(ActivationLayerSpec)
+    /// PReLU: a trainable `alpha` per element, shared along `sharedAxes` (batch is axis 0).
+    case prelu(sharedAxes: [Int])
+    case rescaling(scale: Double, offset: Double)
+    case normalization(NormalizationSpec)
     /// A class Relapse does not compute (its refusal says which); never built into a network.
     case unsupported
 }
@@ -183,6 +198,19 @@ public struct LayerSpec: Sendable {
         switch kind {
         case .conv2D(let c): return c.useBias ? ["kernel", "bias"] : ["kernel"]
         case .dense(let d): return d.useBias ? ["kernel", "bias"] : ["kernel"]
+        case .batchNormalization(let b): return b.weightNames
+        case .prelu: return ["alpha"]
+        case .normalization(let n): return n.weightNames
+        default: return []
+        }
+    }
+
+    /// The weights of `weightNames` that are state, not trained (Keras's `non_trainable_weights`
+    /// of a trainable layer): the optimizer never sees them and keeps no slots for them.
+    public var nonTrainableWeightNames: Set<String> {
+        switch kind {
+        case .batchNormalization: return ["moving_mean", "moving_variance"]
+        case .normalization(let n): return Set(n.weightNames)
         default: return []
         }
     }

@@ -41,3 +41,20 @@ public enum Producer: Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// The three families of Keras whose layers compute differently (hard_sigmoid's formula,
+/// BatchNormalization's moving variance and frozen behaviour); a file of unknown origin is read
+/// as tf.keras.
+public enum KerasGeneration: String, Equatable, Sendable {
+    case keras2, tfKeras, keras3
+}
+
+extension Producer {
+    public var generation: KerasGeneration {
+        switch self {
+        case .keras2: return .keras2
+        case .keras3: return .keras3
+        case .tfKeras, .unknown: return .tfKeras
+        }
+    }
+}

@@ -1,23 +1,27 @@
 import KerasFile
 import Kernels
 
-/// Keras's Activation layer: relu, sigmoid, tanh, linear element-wise; softmax over the last axis.
+/// Keras's Activation layer, and the activation layers that are one element-wise function or a
+/// softmax over the last axis (ReLU, LeakyReLU, ELU, Softmax): `kernel` applied to the input.
 final class ActivationLayer: NetworkLayer {
     let name: String
     let outputShape: [Int]
-    let function: ActivationFunction
+    let finalActivation: ActivationFunction
     private let kernel: ActivationKernel
     var output = Tensor(zeros: [0])
     private var gradInput = Tensor(zeros: [0])
 
-    init(name: String, function: ActivationFunction, inputShape: [Int]) {
-        self.name = name
-        self.function = function
-        self.outputShape = inputShape
-        self.kernel = function.kernel(shape: inputShape)
+    convenience init(name: String, function: ActivationFunction, inputShape: [Int]) {
+        self.init(name: name, kernel: function.kernel(shape: inputShape), final: function, inputShape: inputShape)
     }
 
-    var finalActivation: ActivationFunction { function }
+    /// `final`: what the loss sees as the output's activation (softmax and sigmoid have logits).
+    init(name: String, kernel: ActivationKernel, final: ActivationFunction, inputShape: [Int]) {
+        self.name = name
+        self.finalActivation = final
+        self.outputShape = inputShape
+        self.kernel = kernel
+    }
 
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {
         output.ensureShape(input.shape)
@@ -30,9 +34,9 @@ final class ActivationLayer: NetworkLayer {
         if skipActivation { return gradOutput }
         gradInput.ensureShape(gradOutput.shape)
         let k = kernel
-        output.withPointer { y in gradOutput.withPointer { dy in gradInput.withMutablePointer { dx in
-            k.backward(output: y, gradOutput: dy, gradInput: dx, count: gradOutput.count)
-        } } }
+        input.withPointer { x in output.withPointer { y in gradOutput.withPointer { dy in gradInput.withMutablePointer { dx in
+            k.backward(input: x, output: y, gradOutput: dy, gradInput: dx, count: gradOutput.count)
+        } } } }
         return gradInput
     }
 }

@@ -90,9 +90,9 @@ final class Conv2DLayer: NetworkLayer {
         if spec.activation != .linear && !skipActivation {
             gradZ.ensureShape(gradOutput.shape)
             let a = activation, n = gradOutput.count
-            output.withPointer { y in gradOutput.withPointer { dy in gradZ.withMutablePointer { dx in
-                a.backward(output: y, gradOutput: dy, gradInput: dx, count: n)
-            } } }
+            z.withPointer { x in output.withPointer { y in gradOutput.withPointer { dy in gradZ.withMutablePointer { dx in
+                a.backward(input: x, output: y, gradOutput: dy, gradInput: dx, count: n)
+            } } } }
             dz = gradZ
         }
         if needInputGradient { gradInput.ensureShape(input.shape) }

@@ -209,6 +209,8 @@ struct Graph {
         case .flatten(let f): return .single(FlattenLayer(name: spec.name, dataFormat: f, inputShape: shape))
         case .dense(let d): return .single(try DenseLayer(name: spec.name, spec: d, inputShape: shape, store: store))
         case .dropout(let rate, _): return .single(try DropoutLayer(name: spec.name, rate: rate, config: spec.config, inputShape: shape))
+        case .batchNormalization, .activationLayer, .prelu, .rescaling, .normalization:
+            return .single(try makeNormalizationFamilyLayer(spec, inputShape: shape, store: store)!)
         case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
         case .input, .merge, .concatenate: fatalError("handled above")
         }

@@ -9,23 +9,30 @@ public final class Parameter {
     public let weightName: String
     public var value: Tensor
     public var gradient: Tensor
-    /// False for the weights of a `trainable: false` layer: the optimizer never sees them.
+    /// False for the weights of a `trainable: false` layer and for state (`isState`): the
+    /// optimizer never sees them.
     public private(set) var trainable = true
+    /// A weight the layer itself updates or only reads (BatchNormalization's moving statistics,
+    /// Normalization's adapted mean): in the file and in checkpoints, never trained
+    /// (Keras's non-trainable weights of a trainable layer).
+    public let isState: Bool
     /// `kernel_regularizer` / `bias_regularizer`: a penalty on this weight added to the loss.
     public private(set) var regularizer: Regularizer?
     /// `kernel_constraint` / `bias_constraint`, its axes resolved against this weight's rank.
     public private(set) var constraint: WeightConstraint?
 
-    init(layer: String, name: String, shape: [Int]) {
+    init(layer: String, name: String, shape: [Int], isState: Bool = false) {
         self.layerName = layer
         self.weightName = name
+        self.isState = isState
+        self.trainable = !isState
         self.value = Tensor(zeros: shape)
         self.gradient = Tensor(zeros: shape)
     }
 
     /// Takes this weight's part of its layer's training settings.
     func configure(_ settings: LayerTrainingSettings) throws {
-        trainable = settings.trainable
+        trainable = settings.trainable && !isState
         regularizer = settings.weightRegularizers[weightName]
         constraint = try settings.constraints[weightName].map { try $0.resolved(rank: shape.count, weight: self) }
     }
@@ -80,6 +87,23 @@ extension ActivationFunction {
         case .sigmoid: return .sigmoid
         case .tanh: return .tanh
         case .softmax: return .softmax(rowLength: shape.last ?? 1)
+        case .logSoftmax: return .logSoftmax(rowLength: shape.last ?? 1)
+        case .elu: return .elu(alpha: 1)
+        case .selu: return .selu
+        case .softplus: return .softplus
+        case .softsign: return .softsign
+        case .exponential: return .exponential
+        case .mish: return .mish
+        case .relu6: return .relu6
+        // tf.keras's and Keras 3's `activations.gelu` default to the exact form (only
+        // `keras.ops.gelu` defaults to the tanh approximation).
+        case .gelu: return .gelu(approximate: false)
+        case .swish, .silu: return .swish
+        case .hardSigmoid: return .hardSigmoid
+        case .hardSigmoidKeras3: return .hardSigmoidRelu6
+        case .hardSilu, .hardSwish: return .hardSilu
+        // tf.nn.leaky_relu's and Keras 3's default slope.
+        case .leakyRelu: return .leakyRelu(slope: 0.2)
         }
     }
 }

@@ -174,9 +174,13 @@ extension Network {
         let specs = Dictionary(uniqueKeysWithValues: definition.layers.map { ($0.name, $0) })
         for v in variables {
             let config = specs[v.layerName]?.config ?? .object([])
-            let initializer: Initializer = v.weightName == "kernel"
-                ? try Initializer.parse(config["kernel_initializer"], default: .glorotUniform, layer: v.layerName)
-                : try Initializer.parse(config["bias_initializer"], default: .constant(0), layer: v.layerName)
+            // Keras's `<weight>_initializer` and its default (gamma and moving_variance: ones).
+            let defaultInitializer: Initializer = switch v.weightName {
+            case "kernel": .glorotUniform
+            case "gamma", "moving_variance", "variance": .constant(1)
+            default: .constant(0)
+            }
+            let initializer = try Initializer.parse(config["\(v.weightName)_initializer"], default: defaultInitializer, layer: v.layerName)
             v.value = Tensor(shape: v.shape, data: initializer.values(shape: v.shape, rng: &rng))
         }
     }

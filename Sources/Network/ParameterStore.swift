@@ -4,7 +4,7 @@
 final class ParameterStore {
     private var byKey: [String: Parameter] = [:]
 
-    func parameter(layer: String, name: String, shape: [Int]) throws -> Parameter {
+    func parameter(layer: String, name: String, shape: [Int], isState: Bool = false) throws -> Parameter {
         let key = layer + "\u{0}" + name
         if let existing = byKey[key] {
             guard existing.shape == shape else {
@@ -12,7 +12,7 @@ final class ParameterStore {
             }
             return existing
         }
-        let created = Parameter(layer: layer, name: name, shape: shape)
+        let created = Parameter(layer: layer, name: name, shape: shape, isState: isState)
         byKey[key] = created
         return created
     }

@@ -40,7 +40,7 @@ final class LayerParserTests: XCTestCase {
 
     func testSettingsRelapseDoesNotComputeAreRefusedTogether() throws {
         let spec = try layer("Conv2D", #"""
-            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "selu",
+            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "celu",
              "dtype": "float64", "kernel_constraint": {"class_name": "RadialConstraint", "config": {}},
              "bias_regularizer": {"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"}, "registered_name": null}}
             """#)
@@ -52,10 +52,10 @@ final class LayerParserTests: XCTestCase {
     }
 
     func testAnUnknownClassIsOneRefusal() throws {
-        let spec = try layer("BatchNormalization", #"{"name": "bn", "momentum": 0.99, "epsilon": 0.001}"#)
+        let spec = try layer("LayerNormalization", #"{"name": "ln", "axis": [-1], "epsilon": 0.001}"#)
         XCTAssertEqual(spec.kind, .unsupported)
         XCTAssertEqual(spec.refusals.map(\.key), ["class_name"])
-        XCTAssertEqual(spec.refusals.first?.value, .string("BatchNormalization"))
+        XCTAssertEqual(spec.refusals.first?.value, .string("LayerNormalization"))
     }
 
     func testRegularizersInEachGenerationsForm() throws {
@@ -107,5 +107,61 @@ final class LayerParserTests: XCTestCase {
             {"class_name": "Sequential", "config": {"name": "s", "jit": true, "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "in"}}, {"class_name": "Dense", "config": {"name": "d", "units": 2, "x": 1}}]}}
             """#)
         XCTAssertEqual(odd.refusals.map(\.description), ["model 's': jit = true is not supported", "layer 'd' (Dense): x = 1 is not supported"])
+    }
+
+    // MARK: BatchNormalization, activation layers, preprocessing (issue 13)
+
+    func testBatchNormalizationConfigsAsKerasWritesThem() throws {
+        // tf-keras 2.21 get_config (axis resolved to a list) and Keras 3.15.
+        let tfk = try layer("BatchNormalization", #"""
+            {"name": "bn", "trainable": true, "dtype": "float32", "axis": [1], "momentum": 0.9, "epsilon": 0.01, "center": true, "scale": false,
+             "beta_initializer": {"class_name": "Zeros", "config": {}}, "gamma_initializer": {"class_name": "Ones", "config": {}},
+             "moving_mean_initializer": {"class_name": "Zeros", "config": {}}, "moving_variance_initializer": {"class_name": "Ones", "config": {}},
+             "beta_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}, "gamma_regularizer": null, "beta_constraint": null, "gamma_constraint": null}
+            """#)
+        XCTAssertEqual(tfk.refusals, [])
+        XCTAssertEqual(tfk.kind, .batchNormalization(BatchNormalizationSpec(axis: 1, momentum: 0.9, epsilon: 0.01, center: true, scale: false)))
+        XCTAssertEqual(tfk.weightNames, ["beta", "moving_mean", "moving_variance"])
+        XCTAssertEqual(tfk.nonTrainableWeightNames, ["moving_mean", "moving_variance"])
+        XCTAssertEqual(tfk.training.weightRegularizers["beta"], Regularizer(l2: 0.01))
+        let k3 = try LayerParser.parse(try JSONValue.parse(#"""
+            {"class_name": "BatchNormalization", "config": {"name": "bn", "trainable": false,
+             "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+             "axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true, "beta_initializer": null, "gamma_initializer": null,
+             "moving_mean_initializer": null, "moving_variance_initializer": null, "beta_regularizer": null, "gamma_regularizer": null,
+             "beta_constraint": null, "gamma_constraint": null, "synchronized": true, "renorm": false, "renorm_clipping": null, "renorm_momentum": 0.99}}
+            """#), generation: .keras3)
+        XCTAssertEqual(k3.refusals, [])
+        XCTAssertFalse(k3.training.trainable)
+        // tf.keras's synchronized turns the fused kernel off (and with it the unbiased moving variance).
+        let sync = try LayerParser.parse(try JSONValue.parse(#"{"class_name": "BatchNormalization", "config": {"name": "b", "synchronized": true}}"#))
+        XCTAssertEqual(sync.kind, .batchNormalization(BatchNormalizationSpec(fused: false)))
+    }
+
+    func testBatchNormalizationSettingsRelapseDoesNotComputeAreRefusedByName() throws {
+        let spec = try layer("BatchNormalization", #"""
+            {"name": "bn", "axis": [1, 2], "renorm": true, "renorm_clipping": {"rmax": 3}, "virtual_batch_size": 8,
+             "gamma_constraint": {"class_name": "RadialConstraint", "config": {}}}
+            """#)
+        XCTAssertEqual(spec.refusals.map(\.key), ["axis", "gamma_constraint", "renorm", "virtual_batch_size", "renorm_clipping"])
+        XCTAssertEqual(try layer("Rescaling", #"{"name": "r", "scale": [0.5, 0.25, 1.0], "offset": 0}"#).refusals.map(\.key), ["scale"])
+        XCTAssertEqual(try layer("Softmax", #"{"name": "s", "axis": [1, 2]}"#).refusals.map(\.key), ["axis"])
+        XCTAssertEqual(try layer("Normalization", #"{"name": "n", "axis": [0, 1]}"#).refusals.map(\.key), ["axis"])
+        XCTAssertEqual(try layer("PReLU", #"{"name": "p", "alpha_regularizer": {"class_name": "OrthogonalRegularizer", "config": {}}}"#).refusals.map(\.key),
+                       ["alpha_regularizer"])
+        XCTAssertThrowsError(try layer("BatchNormalization", #"{"name": "bn", "axis": 0}"#))
+    }
+
+    func testActivationLayersAndNames() throws {
+        XCTAssertEqual(try layer("ReLU", #"{"name": "r", "max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}"#).kind,
+                       .activationLayer(.relu(negativeSlope: 0, maxValue: 6, threshold: 0)))
+        XCTAssertEqual(try layer("LeakyReLU", #"{"name": "l", "alpha": 0.1}"#).kind, .activationLayer(.leakyRelu(slope: 0.1)))
+        XCTAssertEqual(try layer("LeakyReLU", #"{"name": "l", "negative_slope": 0.2}"#).kind, .activationLayer(.leakyRelu(slope: 0.2)))
+        XCTAssertEqual(try layer("ELU", #"{"name": "e"}"#).kind, .activationLayer(.elu(alpha: 1)))
+        let k3 = #"{"class_name": "Activation", "config": {"name": "a", "activation": {"module": "keras.activations", "class_name": "function", "config": "hard_sigmoid", "registered_name": "hard_sigmoid"}}}"#
+        XCTAssertEqual(try LayerParser.parse(try JSONValue.parse(k3), generation: .keras3).kind, .activation(.hardSigmoidKeras3))
+        XCTAssertEqual(try LayerParser.parse(try JSONValue.parse(k3), generation: .tfKeras).kind, .activation(.hardSigmoid))
+        let unknown = try layer("Activation", #"{"name": "a", "activation": "hard_sigmoid (Keras 3)"}"#)
+        XCTAssertEqual(unknown.refusals.map(\.key), ["activation"])
     }
 }

@@ -17,7 +17,7 @@ final class ActivationKernelTests: XCTestCase {
             XCTAssertLessThan(relativeError(y.map(Double.init), refActivate(x, ref, rowLength: rowLength)), 1e-6, "\(k)")
             let fd = finiteDifferences({ dot(r, refActivate($0, ref, rowLength: rowLength)) }, at: x)
             var dx = [Float](repeating: 0, count: x.count)
-            k.backward(output: y, gradOutput: r.map(Float.init), gradInput: &dx, count: x.count)
+            k.backward(input: xf, output: y, gradOutput: r.map(Float.init), gradInput: &dx, count: x.count)
             XCTAssertLessThan(relativeError(dx.map(Double.init), fd), 1e-5, "\(k)")
         }
     }

@@ -21,6 +21,11 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .dropout: cls = "Dropout"
     case .merge(let operation): cls = operation.rawValue
     case .concatenate: cls = "Concatenate"
+    case .batchNormalization: cls = "BatchNormalization"
+    case .activationLayer: cls = "ReLU"
+    case .prelu: cls = "PReLU"
+    case .rescaling: cls = "Rescaling"
+    case .normalization: cls = "Normalization"
     case .unsupported: cls = "Unsupported"
     }
     return LayerSpec(name: name, className: cls, kind: kind, inbound: from.map { [TensorRef(layer: $0)] } ?? [], config: config)
@@ -83,6 +88,20 @@ extension ActivationFunction {
         case .sigmoid: return .sigmoid
         case .tanh: return .tanh
         case .softmax: return .softmax
+        case .logSoftmax: return .logSoftmax
+        case .elu: return .elu(1)
+        case .selu: return .selu
+        case .softplus: return .softplus
+        case .softsign: return .softsign
+        case .exponential: return .exponential
+        case .swish, .silu: return .swish
+        case .mish: return .mish
+        case .gelu: return .gelu
+        case .hardSigmoid: return .hardSigmoid
+        case .hardSigmoidKeras3: return .hardSigmoidRelu6
+        case .hardSilu, .hardSwish: return .hardSilu
+        case .relu6: return .relu6
+        case .leakyRelu: return .leakyRelu(0.2)
         }
     }
 }

@@ -76,7 +76,11 @@ public func refDense(_ x: [Double], rows: Int, nIn: Int, nOut: Int, kernel: [Dou
     return y
 }
 
-public enum RefActivation { case linear, relu, sigmoid, tanh, softmax }
+public enum RefActivation {
+    case linear, relu, sigmoid, tanh, softmax
+    case elu(Double), selu, softplus, softsign, exponential, swish, mish, gelu, geluTanh
+    case hardSigmoid, hardSigmoidRelu6, hardSilu, relu6, leakyRelu(Double), logSoftmax
+}
 
 public func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [Double] {
     switch f {
@@ -94,6 +98,23 @@ public func refActivate(_ x: [Double], _ f: RefActivation, rowLength: Int) -> [D
             for j in 0..<rowLength { y[r * rowLength + j] = e[j] / s }
         }
         return y
+    case .logSoftmax:
+        let p = refActivate(x, .softmax, rowLength: rowLength)
+        return p.map { Foundation.log($0) }
+    case .elu(let a): return x.map { $0 > 0 ? $0 : a * Foundation.expm1($0) }
+    case .selu: return x.map { 1.0507009873554805 * ($0 > 0 ? $0 : 1.6732632423543772 * Foundation.expm1($0)) }
+    case .softplus: return x.map { Foundation.log1p(Foundation.exp($0)) }
+    case .softsign: return x.map { $0 / (1 + abs($0)) }
+    case .exponential: return x.map { Foundation.exp($0) }
+    case .swish: return x.map { $0 / (1 + Foundation.exp(-$0)) }
+    case .mish: return x.map { $0 * Foundation.tanh(Foundation.log1p(Foundation.exp($0))) }
+    case .gelu: return x.map { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }
+    case .geluTanh: return x.map { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+    case .hardSigmoid: return x.map { min(max(0.2 * $0 + 0.5, 0), 1) }
+    case .hardSigmoidRelu6: return x.map { min(max($0 + 3, 0), 6) / 6 }
+    case .hardSilu: return x.map { $0 * min(max($0 + 3, 0), 6) / 6 }
+    case .relu6: return x.map { min(max($0, 0), 6) }
+    case .leakyRelu(let a): return x.map { $0 > 0 ? $0 : a * $0 }
     }
 }
 

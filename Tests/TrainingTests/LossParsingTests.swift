@@ -55,12 +55,10 @@ final class LossParsingTests: XCTestCase {
         func refusals(_ text: String) throws -> [String] { try parse(text).refusals.map(\.description) }
         XCTAssertEqual(try refusals(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"from_logits": 1}}}"#),
                        ["loss: from_logits = 1 must be true or false"])
-        XCTAssertEqual(try refusals(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"reduction": "none"}}}"#),
-                       [#"loss: reduction = "none" is not supported (Relapse implements sum_over_batch_size, auto, mean and sum)"#])
-        XCTAssertEqual(try refusals(#"{"loss": {"class_name": "MeanSquaredError", "config": {"reduction": null}}}"#),
-                       ["loss: reduction = null is not supported (Relapse implements sum_over_batch_size, auto, mean and sum)"])
-        XCTAssertEqual(try refusals(#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"axis": 1}}}"#),
-                       ["loss: axis = 1 is not supported (only -1, the last axis)"])
+        XCTAssertEqual(try refusals(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"reduction": "most"}}}"#),
+                       [#"loss: reduction = "most" is not supported (Relapse implements sum_over_batch_size, auto, mean, sum and none)"#])
+        XCTAssertEqual(try refusals(#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"axis": "x"}}}"#),
+                       [#"loss: axis = "x" must be an integer"#])
         XCTAssertEqual(try refusals(#"{"loss": {"class_name": "SparseCategoricalCrossentropy", "config": {"ignore_class": 255}}}"#),
                        ["loss: ignore_class = 255 is not supported"])
         XCTAssertEqual(try refusals(#"{"loss": {"class_name": "MeanSquaredError", "config": {"from_logits": true, "gamma": 2}}}"#),
@@ -87,11 +85,25 @@ final class LossParsingTests: XCTestCase {
     }
 
     func testRefusedLossGivesNoLossButKeepsTheOtherRefusalsApart() throws {
-        let parsed = try parse(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"axis": 0}}, "sample_weight_mode": "temporal", "loss_weights": [3]}"#)
+        let parsed = try parse(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"from_logits": 2}}, "sample_weight_mode": "temporal", "loss_weights": [3]}"#)
         XCTAssertNil(parsed.loss)
-        XCTAssertEqual(parsed.lossRefusals.map(\.key), ["axis"])
+        XCTAssertEqual(parsed.lossRefusals.map(\.key), ["from_logits"])
         XCTAssertEqual(parsed.otherRefusals.map(\.key), ["sample_weight_mode"])
         XCTAssertEqual(parsed.weight, 3)
+    }
+
+    /// `none` (and Keras 3's null) is read; its math is in LossReduction and Trainer.reportWeight.
+    func testReductionNoneAndTheAxisAgainstTheOutput() throws {
+        XCTAssertEqual(try parse(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"reduction": "none"}}}"#).loss?.reduction, LossReduction.none)
+        XCTAssertEqual(try parse(#"{"loss": {"class_name": "MeanSquaredError", "config": {"reduction": null}}}"#).loss?.reduction, LossReduction.none)
+        let axis1 = try XCTUnwrap(try parse(#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"axis": 1}}}"#).loss)
+        XCTAssertEqual(axis1.axis, 1)
+        XCTAssertEqual(try axis1.resolvingAxis(outputRank: 2), Loss(.categoricalCrossentropy))
+        XCTAssertThrowsError(try axis1.resolvingAxis(outputRank: 3)) {
+            XCTAssertEqual("\($0)", "loss: axis = 1 is not supported (only the last axis of the output: -1 or 2)")
+        }
+        let axis0 = try XCTUnwrap(try parse(#"{"loss": {"class_name": "BinaryCrossentropy", "config": {"axis": 0}}}"#).loss)
+        XCTAssertThrowsError(try axis0.resolvingAxis(outputRank: 2))
     }
 
     func testMetricsAreNotedNotSkipped() throws {

@@ -7,7 +7,8 @@ import XCTest
 /// What a layer's training settings do to a step: frozen weights stay, the optimizer keeps
 /// slots only for trainable ones, constraints hold after the update, penalties join the loss.
 final class TrainerSettingsTests: XCTestCase {
-    private func trainer(conv: LayerTrainingSettings) throws -> Trainer {
+    private func trainer(conv: LayerTrainingSettings, loss: Loss = Loss(.categoricalCrossentropy),
+                         semantics: LossSemantics = .tfKeras) throws -> Trainer {
         let config = #"""
             {"class_name": "Sequential", "config": {"name": "s", "layers": [
               {"class_name": "InputLayer", "config": {"batch_shape": [null, 6, 6, 1], "name": "in"}},
@@ -20,7 +21,7 @@ final class TrainerSettingsTests: XCTestCase {
         let network = try Network(definition: definition, initializerSeed: 3)
         var optimizer = Optimizer(Adam(), flavor: .tfKeras, learningRate: 0.05)
         optimizer.build(shapes: network.trainableVariables.map(\.shape))
-        return Trainer(network: network, optimizer: optimizer, loss: Loss(.categoricalCrossentropy), semantics: .tfKeras)
+        return Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
     }
 
     private func batch() -> (Tensor, Tensor) {
@@ -66,5 +67,20 @@ final class TrainerSettingsTests: XCTestCase {
         let a = try plain.step(x: x, y: y).loss, b = try regularized.step(x: x, y: y).loss
         XCTAssertEqual(b - a, penalty, accuracy: 1e-5)
         XCTAssertNotEqual(plain.network.variables[0].value, regularized.network.variables[0].value)
+    }
+
+    /// Reduction none: the gradient of the sum (weights as with `sum`), the batch's per-sample
+    /// mean reported, weighted by n^2 in tf-keras's epoch mean and by n in Keras 3's.
+    func testReductionNoneTrainsAsSumAndReportsEachKerasMean() throws {
+        let (x, y) = batch()
+        let sum = try trainer(conv: LayerTrainingSettings(), loss: Loss(.categoricalCrossentropy, reduction: .sum))
+        let none = try trainer(conv: LayerTrainingSettings(), loss: Loss(.categoricalCrossentropy, reduction: .none))
+        let a = try sum.step(x: x, y: y), b = try none.step(x: x, y: y)
+        XCTAssertEqual(sum.network.variables.map(\.value), none.network.variables.map(\.value))
+        XCTAssertEqual(b.loss, a.loss / 4, accuracy: 1e-6)
+        XCTAssertEqual(b.reportWeight, 16)
+        XCTAssertEqual(a.reportWeight, 4)
+        let keras3 = try trainer(conv: LayerTrainingSettings(), loss: Loss(.categoricalCrossentropy, reduction: .none), semantics: .keras3TensorFlow)
+        XCTAssertEqual(try keras3.step(x: x, y: y).reportWeight, 4)
     }
 }

@@ -12,8 +12,9 @@ enum Checkpoint {
         let current = trainer.network.weightsByLayer
         model.layerWeights = template.layerWeights.map { group in
             guard let tensors = current[group.layerName], tensors.count == group.weights.count else { return group }
+            // A weight that is not a float (Normalization's integer `count`) never changes: kept as stored.
             return LayerWeights(layerName: group.layerName, weights: zip(group.weights, tensors).map {
-                NamedArray(name: $0.name, values: NumericArray($1))
+                $0.values.elementType.isFloatingPoint ? NamedArray(name: $0.name, values: NumericArray($1)) : $0
             })
         }
         model.optimizerState = trainer.optimizer.savedState()

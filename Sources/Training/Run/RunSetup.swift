@@ -219,7 +219,7 @@ public enum RunSetup {
         }
         return try withFile(path) {
             let json = try JSONValue.parse(text)
-            let definition = try ModelConfigParser.parse(json)
+            let definition = try ModelConfigParser.parse(json, generation: Producer(kerasVersion: json["keras_version"]?.stringValue).generation)
             let network = try Network(definition: definition, initializerSeed: seed)
             let weights = network.weightsByLayer
             let layers = definition.layers.filter { !(definition.isSequential && $0.className == "InputLayer") }

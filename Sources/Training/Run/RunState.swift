@@ -31,6 +31,9 @@ public struct RunState: Codable, Equatable, Sendable {
     public var history: [HistoryRow]
     /// Hyperparameter changes made on resume, with the first epoch they applied to.
     public var changes: [Change]
+    /// Layer state outside Keras's file (`Network.layerState`: Keras 2.2 BatchNormalization's
+    /// zero-debiasing averages); absent when there is none.
+    public var layerState: [String: [String]]? = nil
 
     public struct Validation: Codable, Equatable, Sendable {
         public var split: Double?

@@ -25,6 +25,7 @@ public final class TrainingRun {
         checkpointFormat = template.format == .keras ? .keras : .h5
         shuffleGenerator = try SeededGenerator(hexState: state.shuffleGenerator, what: "shuffle")
         trainer.network.dropoutGenerator = try SeededGenerator(hexState: state.dropoutGenerator, what: "dropout")
+        if let layerState = state.layerState { try trainer.network.setLayerState(layerState) }
     }
 
     public struct Summary: Sendable {
@@ -93,6 +94,8 @@ public final class TrainingRun {
             state.history.append(row)
             state.shuffleGenerator = shuffleGenerator.hexState
             state.dropoutGenerator = trainer.network.dropoutGenerator.hexState
+            let layerState = trainer.network.layerState
+            state.layerState = layerState.isEmpty ? nil : layerState
             let monitored = values[state.bestMonitor] ?? .nan
             let improved = monitored.isFinite && (state.bestValue.map { monitored < $0 } ?? true)
             if improved {
