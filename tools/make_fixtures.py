@@ -730,8 +730,16 @@ def write_readme(losses):
               "batch losses):", ""]
     for k, v in losses.items():
         lines.append(f"- {k}: {v!r}")
+    # Fixtures made by other tools/ scripts are described below this heading: kept as they are.
+    others = ""
+    if os.path.exists(path("README.md")):
+        with open(path("README.md")) as f:
+            text = f.read()
+        marker = "\n## Made by other tools/ scripts\n"
+        if marker in text:
+            others = text[text.index(marker):]
     with open(path("README.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + others)
 
 
 def main():

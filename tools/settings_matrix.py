@@ -321,20 +321,20 @@ case("schedule-cosine-restarts", optimizer=S("CosineDecayRestarts", initial_lear
 # --------------------------------------------------------------------------------------------
 EXPECT = {
     # Loss classes the issue does not list: refused by class (or function) name.
-    "mape": ("refuse", ["mape", "mean_absolute_percentage_error"]),
-    "msle": ("refuse", ["msle", "mean_squared_logarithmic_error"]),
     "cosine-similarity": ("refuse", ["CosineSimilarity", "cosine_similarity"]),
     "binary-focal": ("refuse", ["BinaryFocalCrossentropy"]),
     "categorical-focal": ("refuse", ["CategoricalFocalCrossentropy"]),
     "custom-loss-function": ("refuse", ["my_loss"]),
     "scce-ignore-class": ("refuse", ["ignore_class"]),
+    # A crossentropy over the batch axis (axis=0 on (batch, classes)): only the class axis,
+    # the last, is computed.
+    "bce-axis0": ("refuse", ["axis"]),
+    "bce-axis0-reduction-sum": ("refuse", ["axis"]),
+    "cce-axis0": ("refuse", ["axis"]),
     # Regularizers, constraints and activations the issue does not require.
     "conv-kernel-regularizer-orthogonal": ("refuse", ["OrthogonalRegularizer"]),
     "dense-kernel-regularizer-orthogonal": ("refuse", ["OrthogonalRegularizer"]),
     "conv-kernel-constraint-radial": ("refuse", ["RadialConstraint"]),
-    "conv-activation-elu": ("refuse", ["elu"]),
-    "dense-activation-elu": ("refuse", ["elu"]),
-    "activation-layer-elu": ("refuse", ["elu"]),
     # Dropout: Relapse's masks are its own, so only "trains" is asserted.
     "dropout": ("trains", []),
     "dropout-seed": ("trains", []),
@@ -357,6 +357,12 @@ EXPECT = {
     "custom-layer": ("refuse", ["Scale"]),
     # Optimizers and options the issue allows to refuse.
     "ftrl": ("refuse", ["Ftrl"]),
+    # tf-keras 2.11+'s Nadam multiplies its u_product once per traced call of the update, a
+    # count that depends on how fit traced its function (measured: 1.13e-8 after 8 steps on a
+    # 4-variable model under fit, 5.6e-3 stepping eagerly): no fixed formula reproduces it.
+    "tfk:nadam": ("refuse", ["Nadam"]),
+    "tfk:nadam-betas": ("refuse", ["Nadam"]),
+    "tfk:nadam-epsilon": ("refuse", ["Nadam"]),
     "lion": ("refuse", ["Lion"]),
     "adafactor": ("refuse", ["Adafactor"]),
     "lamb": ("refuse", ["Lamb"]),

@@ -77,8 +77,9 @@ public enum ModelConfigParser {
         var layers: [LayerSpec] = []
         for entry in layerList {
             var spec = try LayerParser.parse(entry, generation: generation)
-            let (nodes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
+            let (nodes, modes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
             spec.inboundNodes = nodes
+            spec.callTraining = modes
             spec.refusals += refusals
             layers.append(spec)
         }
@@ -120,29 +121,44 @@ public enum ModelConfigParser {
         definition.modelRefusals = refusals + keys.leftovers()
     }
 
-    /// A functional layer's calls, each with the tensors it consumes. Keras 2 and tf.keras:
-    /// `[[["name", node, tensor, {kwargs}], ...], ...]`; Keras 3: `[{"args": [{"class_name":
-    /// "__keras_tensor__", "config": {"keras_history": [...]}}, ...], "kwargs": {...}}, ...]`.
-    /// Call arguments other than tensors (`training=True`, say) would change what the layer
-    /// computes: they are refused by name unless null.
-    private static func inboundNodes(_ nodes: JSONValue?, layer spec: LayerSpec) throws -> (nodes: [[TensorRef]], refusals: [ConfigRefusal]) {
-        guard let nodes = nodes?.arrayValue else { return ([], []) }
+    /// A functional layer's calls, each with the tensors it consumes and the training mode it
+    /// was called with. Keras 2 and tf.keras: `[[["name", node, tensor, {kwargs}], ...], ...]`;
+    /// Keras 3: `[{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history":
+    /// [...]}}, ...], "kwargs": {...}}, ...]`. A `training` argument written by tf.keras is
+    /// explicit and wins over the model's mode (`_set_training_mode` in
+    /// tf_keras/src/engine/base_layer.py: Monte Carlo dropout); Keras 3 writes `training` for
+    /// every call but its `Functional.call` passes the model's mode over it whenever one is given,
+    /// as `fit`, `evaluate` and `predict` do (`operation_fn` in keras/src/models/functional.py).
+    /// Any other non-null call argument would change what the layer computes: refused by name.
+    private static func inboundNodes(_ nodes: JSONValue?, layer spec: LayerSpec) throws
+        -> (nodes: [[TensorRef]], training: [Bool?], refusals: [ConfigRefusal]) {
+        guard let nodes = nodes?.arrayValue else { return ([], [], []) }
         let layer = spec.name
         var refusals: [ConfigRefusal] = []
-        func checkKwargs(_ kwargs: JSONValue?) {
+        func readKwargs(_ kwargs: JSONValue?, explicitTraining: Bool) -> Bool? {
+            var training: Bool?
             for (key, value) in kwargs?.objectValue ?? [] where !value.isNull {
+                if key == "training", let flag = value.boolValue {
+                    if explicitTraining { training = flag }
+                    continue
+                }
                 refusals.append(ConfigRefusal(scope: "layer '\(layer)' (\(spec.className))", key: "call argument \(key)", value: value))
             }
+            return training
         }
+        var modes: [Bool?] = []
         let parsed: [[TensorRef]] = try nodes.map { node in
             if let list = node.arrayValue {
-                return try list.map { item in
-                    checkKwargs(item[3])
+                var mode: Bool?
+                let refs = try list.map { item in
+                    mode = readKwargs(item[3], explicitTraining: true) ?? mode
                     return try tensorRef(item, what: "inbound node of '\(layer)'")
                 }
+                modes.append(mode)
+                return refs
             }
             guard let args = node["args"]?.arrayValue else { throw Failure("layer '\(layer)' has an unreadable inbound node") }
-            checkKwargs(node["kwargs"])
+            modes.append(readKwargs(node["kwargs"], explicitTraining: false))
             var refs: [TensorRef] = []
             func collect(_ value: JSONValue) throws {
                 if value["class_name"]?.stringValue == "__keras_tensor__", let history = value["config"]?["keras_history"] {
@@ -154,7 +170,7 @@ public enum ModelConfigParser {
             try args.forEach(collect)
             return refs
         }
-        return (parsed, refusals)
+        return (parsed, modes, refusals)
     }
 
     /// `input_layers`/`output_layers`: a list of [name, node, tensor], or (Keras 3, one tensor) just one.

@@ -168,6 +168,9 @@ public struct LayerSpec: Sendable {
     /// The tensors each call of this layer consumes, one list per call (Keras's inbound nodes;
     /// a shared layer has several, an input layer none).
     public var inboundNodes: [[TensorRef]]
+    /// The training mode each call was given explicitly (tf.keras's `training=True` for Monte
+    /// Carlo dropout), nil where the call follows the model's mode.
+    public var callTraining: [Bool?] = []
     /// The tensors the first call consumes (empty for an input layer).
     public var inbound: [TensorRef] {
         get { inboundNodes.first ?? [] }

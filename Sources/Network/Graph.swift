@@ -24,6 +24,8 @@ struct GraphNode {
     let spec: Int?
     let layer: NodeLayer
     let inputs: [Int]
+    /// The mode this call runs in whatever the model's (an explicit `training` argument).
+    var training: Bool? = nil
 }
 
 /// A model's layers as a graph of calls, built once: every node after the nodes it reads, the
@@ -160,7 +162,9 @@ struct Graph {
             let shapes = inputs.map { nodes[$0].layer.base.outputShape }
             let layer = try Self.makeLayer(specs[key.spec], inputShapes: shapes, store: store)
             if firstNode[key.spec] == nil { firstNode[key.spec] = nodes.count }
-            nodes.append(GraphNode(spec: key.spec, layer: layer, inputs: inputs))
+            let spec = specs[key.spec]
+            let training = key.call < spec.callTraining.count ? spec.callTraining[key.call] : nil
+            nodes.append(GraphNode(spec: key.spec, layer: layer, inputs: inputs, training: training))
         }
         input = inputKey.map { position[$0]! + offset } ?? 0
         output = position[outputKey]! + offset

@@ -19,7 +19,7 @@ extension Network {
             let node = nodes[n]
             switch node.layer {
             case .input(let l): l.forward(x, training: training, rng: &dropoutGenerator)
-            case .single(let l): l.forward(nodes[node.inputs[0]].layer.base.output, training: training, rng: &dropoutGenerator)
+            case .single(let l): l.forward(nodes[node.inputs[0]].layer.base.output, training: node.training ?? training, rng: &dropoutGenerator)
             case .merge(let l): l.forward(node.inputs.map { nodes[$0].layer.base.output })
             }
         }
@@ -72,10 +72,11 @@ extension Network {
             let node = nodes[n]
             let skip = target == .logits && n == outputNode
             if activityRegularizers[n] != nil {
-                guard !skip else {
-                    throw NetworkError(layer: node.layer.base.name, "an activity_regularizer on the output layer needs the gradient w.r.t. its output, but the loss gives it w.r.t. the logits")
+                if skip {
+                    addActivityGradientThroughFinalActivation(node: n, toLogitGradient: &g)
+                } else {
+                    addActivityGradient(node: n, to: &g)
                 }
-                addActivityGradient(node: n, to: &g)
             }
             let need = graph.needsInputGradient[n]
             switch node.layer {
@@ -92,6 +93,25 @@ extension Network {
                 }
             }
         }
+    }
+
+    /// An activity penalty on the output layer when the loss's gradient is w.r.t. the logits
+    /// (tf.keras's cached-logits shortcut): Keras penalises the layer's output, after its
+    /// softmax or sigmoid, so the penalty's gradient goes back through that activation and joins
+    /// the loss's at the logits.
+    private func addActivityGradientThroughFinalActivation(node n: Int, toLogitGradient g: inout Tensor) {
+        let layer = graph.nodes[n].layer.base
+        let y = layer.output
+        guard let z = outputLogits else { return }
+        var dy = Tensor(zeros: y.shape)
+        addActivityGradient(node: n, to: &dy)
+        var dz = Tensor(zeros: y.shape)
+        let kernel = layer.finalActivation.kernel(shape: Array(y.shape.dropFirst()))
+        let count = y.count
+        z.withPointer { zp in y.withPointer { yp in dy.withPointer { d in dz.withMutablePointer { out in
+            kernel.backward(input: zp, output: yp, gradOutput: d, gradInput: out, count: count)
+        } } } }
+        dz.withPointer { d in g.withMutablePointer { gp in for i in 0..<count { gp[i] += d[i] } } }
     }
 
     /// Sums a consumer's input gradient into the gradient of node `n`'s output. The first one is

@@ -119,7 +119,17 @@ extension Optimizer {
             reader.require("is_legacy_optimizer", in: [.bool(false)],
                            reason: "is not supported (tf.keras's legacy optimizers have other formulas and state)")
             if flavor == .keras3 {
-                reader.require("loss_scale_factor", in: [], reason: "is not supported (loss scaling is not implemented)")
+                // Keras 3 multiplies the loss by loss_scale_factor before differentiating and divides
+                // the gradients by it (`scale_loss` and `apply` in keras/src/optimizers/base_optimizer.py);
+                // the reported loss is unscaled. By a power of two both are exact in float32, so the
+                // step is the unscaled one; another factor rounds, and is refused.
+                if let factor = reader.value("loss_scale_factor"), !factor.isNull {
+                    if let f = factor.doubleValue, f > 0, f.isFinite, f.significandBitPattern == 0, abs(f.exponent) <= 60 {
+                        inert["loss_scale_factor"] = factor
+                    } else {
+                        reader.refuse("loss_scale_factor", "is not supported (only powers of two, which scale the gradients exactly)")
+                    }
+                }
                 reader.require("gradient_accumulation_steps", in: [],
                                reason: "is not supported (gradient accumulation is not implemented)")
             }
@@ -212,7 +222,7 @@ extension Optimizer {
                     ("clipvalue", optional(clipvalue)), ("use_ema", .bool(false)),
                     ("ema_momentum", kept("ema_momentum", .double(0.99))),
                     ("ema_overwrite_frequency", kept("ema_overwrite_frequency", .null)),
-                    ("loss_scale_factor", .null), ("gradient_accumulation_steps", .null)] + ruleEntries
+                    ("loss_scale_factor", kept("loss_scale_factor", .null)), ("gradient_accumulation_steps", .null)] + ruleEntries
         }
     }
 
