@@ -6,7 +6,10 @@ import Kernels
 /// keras/src/layers/merging/): Add `((x0 + x1) + x2) ...`, Subtract `x0 - x1`, Multiply the
 /// running product, Average the running sum divided by the count, Maximum/Minimum the running
 /// max/min. Gradients follow TensorFlow's for each fold: `maximum(a, b)` passes the gradient to a
-/// where a >= b (to the earlier input on ties), `minimum` where a <= b.
+/// where a >= b (to the earlier input on ties), `minimum` where a <= b. Inputs of one rank whose
+/// sizes differ only where one of them is 1 broadcast as TensorFlow's ops do (a squeeze-excite
+/// block's Multiply of (h, w, c) by (1, 1, c)): such an input is expanded to the output's shape
+/// and its gradient summed back over the expanded axes.
 final class MergeLayer: MergingLayer {
     let name: String
     let operation: MergeOperation
@@ -17,6 +20,10 @@ final class MergeLayer: MergingLayer {
     /// Multiply: the running products x0, x0*x1, ... of the last forward. Maximum/Minimum:
     /// the running extreme.
     private var partials: [Tensor] = []
+    /// Each input's per-sample shape; those that differ from `outputShape` are broadcast.
+    private let inputShapes: [[Int]]
+    /// The broadcast inputs of the last forward, expanded to the output's shape (nil: not broadcast).
+    private var expanded: [Tensor?]
 
     init(name: String, operation: MergeOperation, inputShapes: [[Int]]) throws {
         self.name = name
@@ -27,15 +34,32 @@ final class MergeLayer: MergingLayer {
         if operation == .subtract, inputShapes.count != 2 {
             throw NetworkError(layer: name, "Subtract takes exactly two inputs, got \(inputShapes.count)")
         }
-        guard inputShapes.allSatisfy({ $0 == inputShapes[0] }) else {
-            throw NetworkError(layer: name, "\(operation.rawValue) of inputs of different shapes \(inputShapes.map(describeShape).joined(separator: ", ")) (Keras's broadcasting merges are not computed)")
+        let rank = inputShapes[0].count
+        var shape = inputShapes[0]
+        for input in inputShapes {
+            guard input.count == rank else {
+                throw NetworkError(layer: name, "\(operation.rawValue) of inputs of different ranks \(inputShapes.map(describeShape).joined(separator: ", ")) is not computed")
+            }
+            for d in 0..<rank where input[d] != shape[d] {
+                guard input[d] == 1 || shape[d] == 1 else {
+                    throw NetworkError(layer: name, "\(operation.rawValue) of inputs of shapes \(inputShapes.map(describeShape).joined(separator: ", ")), which do not broadcast")
+                }
+                shape[d] = max(shape[d], input[d])
+            }
         }
-        self.outputShape = inputShapes[0]
+        self.outputShape = shape
+        self.inputShapes = inputShapes
+        self.expanded = Array(repeating: nil, count: inputShapes.count)
         self.inputCount = inputShapes.count
         self.gradInputs = Array(repeating: Tensor(zeros: [0]), count: inputShapes.count)
     }
 
     func forward(_ inputs: [Tensor]) {
+        var inputs = inputs
+        for i in inputs.indices where inputShapes[i] != outputShape {
+            expanded[i] = broadcast(inputs[i], from: inputShapes[i])
+            inputs[i] = expanded[i]!
+        }
         let n = inputs[0].count
         output.ensureShape(inputs[0].shape)
         copyValues(inputs[0], into: &output, shape: inputs[0].shape)
@@ -63,6 +87,65 @@ final class MergeLayer: MergingLayer {
     }
 
     func backward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {
+        var inputs = inputs
+        for i in inputs.indices where inputShapes[i] != outputShape { inputs[i] = expanded[i]! }
+        var gradients = sameShapeBackward(inputs: inputs, gradOutput: gradOutput, needInputGradients: needInputGradients)
+        for i in inputs.indices where inputShapes[i] != outputShape {
+            gradients[i] = gradients[i].map { reduce($0, to: inputShapes[i]) }
+        }
+        return gradients
+    }
+
+    /// `input` (per sample `shape`) repeated along its size-1 axes to the output's shape.
+    private func broadcast(_ input: Tensor, from shape: [Int]) -> Tensor {
+        let batch = input.samples
+        var out = Tensor(zeros: [batch] + outputShape)
+        let map = sourceIndex(from: shape)
+        let inCount = shape.reduce(1, *), outCount = map.count
+        input.withPointer { x in out.withMutablePointer { y in
+            for b in 0..<batch { for j in 0..<outCount { y[b * outCount + j] = x[b * inCount + map[j]] } }
+        } }
+        return out
+    }
+
+    /// The gradient of an expanded input summed back to its own shape (TensorFlow's reduce_sum
+    /// over the broadcast axes).
+    private func reduce(_ gradient: Tensor, to shape: [Int]) -> Tensor {
+        let batch = gradient.samples
+        let inCount = shape.reduce(1, *)
+        var out = Tensor(zeros: [batch] + shape)
+        let map = sourceIndex(from: shape)
+        let outCount = map.count
+        gradient.withPointer { g in out.withMutablePointer { y in
+            for b in 0..<batch { for j in 0..<outCount { y[b * inCount + map[j]] += g[b * outCount + j] } }
+        } }
+        return out
+    }
+
+    /// For each position of the output (per sample), the position of a `shape` input it reads.
+    private func sourceIndex(from shape: [Int]) -> [Int] {
+        let rank = outputShape.count
+        var strides = [Int](repeating: 0, count: rank)
+        var step = 1
+        for d in (0..<rank).reversed() {
+            strides[d] = shape[d] == 1 ? 0 : step
+            step *= shape[d]
+        }
+        var index = [Int](repeating: 0, count: rank)
+        return (0..<outputShape.reduce(1, *)).map { _ in
+            let source = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
+            var d = rank - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < outputShape[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+            return source
+        }
+    }
+
+    private func sameShapeBackward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {
         let n = gradOutput.count
         switch operation {
         case .add:
