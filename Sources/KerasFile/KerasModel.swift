@@ -84,44 +84,61 @@ public struct KerasModel: Sendable {
         }
     }
 
-    /// Every layer with weights in the config has a group with the right number of weights, and
-    /// every weight group belongs to a layer. (Shapes against the config are the network's check.)
+    /// Every layer with weights in the config (or nested model) has a group with the right number
+    /// of weights, and every weight group belongs to one. (Shapes are the network's check.)
     private static func checkWeightsMatch(_ definition: ModelDefinition, _ weights: [LayerWeights]) throws {
         let stored = Dictionary(weights.map { ($0.layerName, $0) }, uniquingKeysWith: { a, _ in a })
-        for layer in definition.layers where !layer.weightNames.isEmpty {
-            guard let group = stored[layer.name] else {
-                throw ModelConfigParser.Failure("layer '\(layer.name)' has no weights in model_weights")
+        for name in definition.expectedWeightGroups {
+            let expected = definition.storedWeights(group: name) ?? []
+            guard let group = stored[name] else {
+                throw ModelConfigParser.Failure("layer '\(name)' has no weights in model_weights")
             }
-            guard group.weights.count == layer.weightNames.count else {
-                throw ModelConfigParser.Failure("layer '\(layer.name)' has \(group.weights.count) weights in the file; its config needs \(layer.weightNames.count) (\(layer.weightNames.joined(separator: ", ")))")
+            guard group.weights.count == expected.count else {
+                throw ModelConfigParser.Failure("layer '\(name)' has \(group.weights.count) weights in the file; its config needs \(expected.count) (\(expected.map { definition.weightGroups[name] == nil ? $0.weight : "\($0.layer)/\($0.weight)" }.joined(separator: ", ")))")
             }
             // Normalization's `count` is an integer; it is state that no computation changes.
-            for (array, name) in zip(group.weights, layer.weightNames)
-            where !array.values.elementType.isFloatingPoint && !layer.nonTrainableWeightNames.contains(name) {
+            for (array, w) in zip(group.weights, expected) where !array.values.elementType.isFloatingPoint
+                && !(definition.layer(named: w.layer)?.nonTrainableWeightNames.contains(w.weight) ?? false) {
                 throw ModelConfigParser.Failure("weight '\(array.name)' is \(array.values.elementType.rawValue), not a float")
             }
         }
-        let layerNames = Set(definition.layers.map(\.name))
-        for group in weights where !group.weights.isEmpty && !layerNames.contains(group.layerName) {
+        let known = Set(definition.expectedWeightGroups)
+        for group in weights where !group.weights.isEmpty && !known.contains(group.layerName) {
             throw ModelConfigParser.Failure("model_weights has weights for '\(group.layerName)', which is not a layer of the model")
         }
     }
 
-    /// The trainable weights in Keras's order (layers as in `layer_names`, each layer's
-    /// weights in `weight_names` order), as (stored name, shape).
-    /// Weights of `trainable: false` layers are not among them, nor the state a layer's class
-    /// keeps beside its trained weights (BatchNormalization's moving statistics:
-    /// `LayerSpec.nonTrainableWeightNames`): Keras's optimizer keeps no state for them.
+    /// The trainable weights in Keras's order (groups as in `layer_names`, each group's weights
+    /// in `weight_names` order), as (stored name, shape). Weights of `trainable: false` layers
+    /// are not among them, nor the state a layer's class keeps beside its trained weights
+    /// (BatchNormalization's moving statistics: `LayerSpec.nonTrainableWeightNames`): Keras's
+    /// optimizer keeps no state for them.
     public var trainableVariables: [(name: String, shape: [Int])] {
-        let specs = Dictionary((definition?.layers ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return layerWeights.flatMap { group -> [(name: String, shape: [Int])] in
+        layerWeights.flatMap { group -> [(name: String, shape: [Int])] in
             let all = group.weights.map { (name: $0.name, shape: $0.values.shape) }
-            guard let spec = specs[group.layerName] else { return all }
-            guard spec.training.trainable else { return [] }
-            let state = spec.nonTrainableWeightNames
-            guard !state.isEmpty, spec.weightNames.count == all.count else { return all }
-            return zip(all, spec.weightNames).filter { !state.contains($0.1) }.map(\.0)
+            guard let expected = definition?.storedWeights(group: group.layerName), expected.count == all.count else { return all }
+            return zip(all, expected).filter { $0.1.trainable }.map(\.0)
         }
+    }
+
+    /// The stored weights by layer (a nested model's group split among its layers), each layer's
+    /// in its `weightNames` order.
+    public var weightsByLayer: [String: [NumericArray]] {
+        var result: [String: [NumericArray]] = [:]
+        for group in layerWeights {
+            guard let definition, let expected = definition.storedWeights(group: group.layerName),
+                  expected.count == group.weights.count, definition.weightGroups[group.layerName] != nil else {
+                if result[group.layerName] == nil { result[group.layerName] = group.weights.map(\.values) }
+                continue
+            }
+            var byName: [String: [String: NumericArray]] = [:]
+            for (array, w) in zip(group.weights, expected) { byName[w.layer, default: [:]][w.weight] = array.values }
+            for (layer, arrays) in byName {
+                let order = definition.layer(named: layer)?.weightNames ?? []
+                result[layer] = order.compactMap { arrays[$0] }
+            }
+        }
+        return result
     }
 
     /// The weights of one layer, in Keras's order.

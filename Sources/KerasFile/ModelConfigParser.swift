@@ -21,29 +21,55 @@ public enum ModelConfigParser {
     }
 
     public static func parse(_ json: JSONValue, generation: KerasGeneration = .tfKeras) throws -> ModelDefinition {
+        try parse(json, generation: generation, depth: 0)
+    }
+
+    /// Model classes that may also appear as a layer of another model.
+    static let modelClasses: Set<String> = ["Sequential", "Functional", "Model"]
+
+    private static func parse(_ json: JSONValue, generation: KerasGeneration, depth: Int) throws -> ModelDefinition {
         guard let className = json["class_name"]?.stringValue, let config = json["config"] else {
             throw Failure("model_config has no class_name/config")
         }
+        guard depth < 32 else { throw Failure("model_config nests models more than 32 deep") }
         switch className {
         case "Sequential":
-            return try parseSequential(config, root: json, generation: generation)
+            return try parseSequential(config, root: json, generation: generation, depth: depth)
         case "Functional", "Model":
-            return try parseFunctional(config, className: className, root: json, generation: generation)
+            return try parseFunctional(config, className: className, root: json, generation: generation, depth: depth)
         default:
             throw Failure("model class '\(className)' is not supported (only Sequential and functional models)")
         }
     }
 
+    /// A layer entry, or (a model used as a layer) a placeholder named after it and its parse.
+    private static func parseEntry(_ entry: JSONValue, generation: KerasGeneration, depth: Int) throws -> (LayerSpec, ModelDefinition?) {
+        guard let className = entry["class_name"]?.stringValue, modelClasses.contains(className) else {
+            return (try LayerParser.parse(entry, generation: generation), nil)
+        }
+        let inner = try parse(entry, generation: generation, depth: depth + 1)
+        let name = entry["config"]?["name"]?.stringValue ?? entry["name"]?.stringValue ?? inner.name
+        // Its `trainable: false` already froze its layers (readModelKeys of the inner parse).
+        return (LayerSpec(name: name, className: className, kind: .unsupported, inbound: [], config: entry["config"] ?? .null), inner)
+    }
+
     // MARK: Sequential
 
-    private static func parseSequential(_ config: JSONValue, root: JSONValue, generation: KerasGeneration) throws -> ModelDefinition {
+    private static func parseSequential(_ config: JSONValue, root: JSONValue, generation: KerasGeneration, depth: Int) throws -> ModelDefinition {
         // Keras 2.0/2.1 stored the layer list itself as the config.
         let layerList = config["layers"]?.arrayValue ?? config.arrayValue
         guard let layerList else { throw Failure("Sequential model_config has no layers") }
         let name = config["name"]?.stringValue ?? "sequential"
         var layers: [LayerSpec] = []
+        var nested: [String: NestedModels.Call] = [:]
         for entry in layerList {
-            var spec = try LayerParser.parse(entry, generation: generation)
+            var (spec, inner) = try parseEntry(entry, generation: generation, depth: depth)
+            if let inner {
+                if let previous = layers.last { spec.inbound = [TensorRef(layer: previous.name)] }
+                nested[spec.name] = NestedModels.Call(outer: spec, inner: inner)
+                layers.append(spec)
+                continue
+            }
             if layers.isEmpty, !isInput(spec) {
                 // No InputLayer in the config: Keras builds one from the first layer's batch shape.
                 guard let shape = try batchShape(in: spec.config) else {
@@ -57,10 +83,20 @@ public enum ModelConfigParser {
             layers.append(spec)
         }
         guard let first = layers.first, let last = layers.last else { throw Failure("Sequential model '\(name)' has no layers") }
+        var inputs = [TensorRef(layer: first.name)], outputs = [TensorRef(layer: last.name)]
+        var weightGroups: [String: [String]] = [:]
+        var nestedRefusals: [ConfigRefusal] = []
+        if !nested.isEmpty {
+            if nested[first.name] != nil { inputs = nested[first.name]!.inner.inputs }
+            (layers, weightGroups, nestedRefusals) = try NestedModels.inline(layers, nested: nested, outputs: &outputs, listForm: false)
+        }
         var definition = ModelDefinition(className: "Sequential", name: name, layers: layers,
-                                         inputs: [TensorRef(layer: first.name)], outputs: [TensorRef(layer: last.name)], config: root)
+                                         inputs: inputs, outputs: outputs, config: root)
+        definition.weightGroups = weightGroups
+        definition.wiredByInbound = !nested.isEmpty
         // The shape Keras 3 built the model for; the network infers it from the input layer.
         readModelKeys(config, into: &definition, handled: ["layers", "build_input_shape"])
+        definition.modelRefusals += nestedRefusals
         return definition
     }
 
@@ -71,16 +107,20 @@ public enum ModelConfigParser {
 
     // MARK: Functional
 
-    private static func parseFunctional(_ config: JSONValue, className: String, root: JSONValue, generation: KerasGeneration) throws -> ModelDefinition {
+    private static func parseFunctional(_ config: JSONValue, className: String, root: JSONValue, generation: KerasGeneration, depth: Int) throws -> ModelDefinition {
         guard let layerList = config["layers"]?.arrayValue else { throw Failure("model_config has no layers") }
         let name = config["name"]?.stringValue ?? "model"
         var layers: [LayerSpec] = []
+        var nested: [String: NestedModels.Call] = [:]
+        var listForm = false
         for entry in layerList {
-            var spec = try LayerParser.parse(entry, generation: generation)
+            var (spec, inner) = try parseEntry(entry, generation: generation, depth: depth)
             let (nodes, modes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
+            if entry["inbound_nodes"]?.arrayValue?.first?.arrayValue != nil { listForm = true }
             spec.inboundNodes = nodes
             spec.callTraining = modes
             spec.refusals += refusals
+            if let inner { nested[spec.name] = NestedModels.Call(outer: spec, inner: inner) }
             layers.append(spec)
         }
         let names = Set(layers.map(\.name))
@@ -90,12 +130,19 @@ public enum ModelConfigParser {
             }
         }
         let inputs = try tensorList(config["input_layers"], what: "input_layers")
-        let outputs = try tensorList(config["output_layers"], what: "output_layers")
+        var outputs = try tensorList(config["output_layers"], what: "output_layers")
         for ref in inputs + outputs where !names.contains(ref.layer) {
             throw Failure("model input/output names unknown layer '\(ref.layer)'")
         }
+        var weightGroups: [String: [String]] = [:]
+        var nestedRefusals: [ConfigRefusal] = []
+        if !nested.isEmpty {
+            (layers, weightGroups, nestedRefusals) = try NestedModels.inline(layers, nested: nested, outputs: &outputs, listForm: listForm)
+        }
         var definition = ModelDefinition(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs, config: root)
+        definition.weightGroups = weightGroups
         readModelKeys(config, into: &definition, handled: ["layers", "input_layers", "output_layers"])
+        definition.modelRefusals += nestedRefusals
         return definition
     }
 

@@ -13,6 +13,12 @@ public struct ModelDefinition: Sendable {
     public var config: JSONValue
     /// Refused keys of the model's own config (not of its layers).
     public var modelRefusals: [ConfigRefusal] = []
+    /// Nested models (a model used as a layer), inlined into `layers`: the file's weight group
+    /// of each, by the nested model's name, and the layers whose weights it holds, in order.
+    public var weightGroups: [String: [String]] = [:]
+    /// A Sequential that held nested models: its layers are wired by `inbound` like a
+    /// functional model's, not by their order.
+    public var wiredByInbound = false
 
     public init(className: String, name: String, layers: [LayerSpec], inputs: [TensorRef],
                 outputs: [TensorRef], config: JSONValue) {

@@ -55,7 +55,7 @@ struct Graph {
         var keys: [Key] = []
         var reads: [Key: [Key]] = [:]
         var implicitInput: [Int?]? = nil
-        if definition.isSequential {
+        if definition.isSequential && !definition.wiredByInbound {
             if let first = specs.first, !first.isInput {
                 // Keras 2 Sequential without an InputLayer: its first layer carries the batch shape.
                 guard let shape = try ModelConfigParser.batchShape(in: first.config) else {
@@ -125,7 +125,7 @@ struct Graph {
         // The model's input and output calls.
         var inputKey: Key?
         var outputKey: Key
-        if definition.isSequential {
+        if definition.isSequential && !definition.wiredByInbound {
             inputKey = implicitInput == nil ? Key(spec: 0, call: 0) : nil
             outputKey = Key(spec: specs.count - 1, call: 0)
         } else {

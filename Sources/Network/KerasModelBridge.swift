@@ -18,8 +18,7 @@ extension NumericArray {
 extension KerasModel {
     /// The stored weights as tensors keyed by layer name, in Keras's order within each layer.
     public var weightTensors: [String: [Tensor]] {
-        Dictionary(layerWeights.map { ($0.layerName, $0.weights.map { Tensor($0.values) }) },
-                   uniquingKeysWith: { a, _ in a })
+        weightsByLayer.mapValues { $0.map { Tensor($0) } }
     }
 }
 

@@ -10,8 +10,17 @@ enum Checkpoint {
     static func model(template: KerasModel, trainer: Trainer, state: RunState, loss: Loss) throws -> KerasModel {
         var model = template
         let current = trainer.network.weightsByLayer
+        let definition = template.definition
         model.layerWeights = template.layerWeights.map { group in
-            guard let tensors = current[group.layerName], tensors.count == group.weights.count else { return group }
+            // A nested model's group holds its layers' weights in its own order.
+            var tensors = current[group.layerName]
+            if let definition, definition.weightGroups[group.layerName] != nil,
+               let expected = definition.storedWeights(group: group.layerName) {
+                tensors = expected.compactMap { w in
+                    definition.layer(named: w.layer).flatMap { $0.weightNames.firstIndex(of: w.weight) }.flatMap { current[w.layer]?[$0] }
+                }
+            }
+            guard let tensors, tensors.count == group.weights.count else { return group }
             // A weight that is not a float (Normalization's integer `count`) never changes: kept as stored.
             return LayerWeights(layerName: group.layerName, weights: zip(group.weights, tensors).map {
                 $0.values.elementType.isFloatingPoint ? NamedArray(name: $0.name, values: NumericArray($1)) : $0
