@@ -141,6 +141,8 @@ public enum LayerKind: Equatable, Sendable {
     case merge(MergeOperation)
     /// Concatenate along `axis`, counted as Keras does (the batch is axis 0, -1 the last).
     case concatenate(axis: Int)
+    /// Other convolutions, pooling, padding, resizing, Permute, SpatialDropout2D (SpatialLayers.swift).
+    case spatial(SpatialLayer)
     /// A class Relapse does not compute (its refusal says which); never built into a network.
     case unsupported
 }
@@ -183,6 +185,7 @@ public struct LayerSpec: Sendable {
         switch kind {
         case .conv2D(let c): return c.useBias ? ["kernel", "bias"] : ["kernel"]
         case .dense(let d): return d.useBias ? ["kernel", "bias"] : ["kernel"]
+        case .spatial(let s): return s.weightNames
         default: return []
         }
     }

@@ -209,6 +209,7 @@ struct Graph {
         case .flatten(let f): return .single(FlattenLayer(name: spec.name, dataFormat: f, inputShape: shape))
         case .dense(let d): return .single(try DenseLayer(name: spec.name, spec: d, inputShape: shape, store: store))
         case .dropout(let rate, _): return .single(try DropoutLayer(name: spec.name, rate: rate, config: spec.config, inputShape: shape))
+        case .spatial(let s): return .single(try makeSpatialLayer(s, spec: spec, inputShape: shape, store: store))
         case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
         case .input, .merge, .concatenate: fatalError("handled above")
         }

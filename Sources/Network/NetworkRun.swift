@@ -174,8 +174,10 @@ extension Network {
         let specs = Dictionary(uniqueKeysWithValues: definition.layers.map { ($0.name, $0) })
         for v in variables {
             let config = specs[v.layerName]?.config ?? .object([])
-            let initializer: Initializer = v.weightName == "kernel"
-                ? try Initializer.parse(config["kernel_initializer"], default: .glorotUniform, layer: v.layerName)
+            // depthwise_kernel / pointwise_kernel: depthwise_initializer / pointwise_initializer.
+            let initializer: Initializer = v.weightName.hasSuffix("kernel")
+                ? try Initializer.parse(config[v.weightName == "kernel" ? "kernel_initializer" : v.weightName.replacingOccurrences(of: "_kernel", with: "_initializer")],
+                                        default: .glorotUniform, layer: v.layerName)
                 : try Initializer.parse(config["bias_initializer"], default: .constant(0), layer: v.layerName)
             v.value = Tensor(shape: v.shape, data: initializer.values(shape: v.shape, rng: &rng))
         }

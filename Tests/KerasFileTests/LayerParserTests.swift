@@ -40,13 +40,14 @@ final class LayerParserTests: XCTestCase {
 
     func testSettingsRelapseDoesNotComputeAreRefusedTogether() throws {
         let spec = try layer("Conv2D", #"""
-            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "selu",
+            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "selu", "groups": 1,
              "dtype": "float64", "kernel_constraint": {"class_name": "RadialConstraint", "config": {}},
              "bias_regularizer": {"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"}, "registered_name": null}}
             """#)
-        XCTAssertEqual(Set(spec.refusals.map(\.key)), ["dilation_rate", "activation", "dtype", "kernel_constraint", "bias_regularizer"])
+        XCTAssertEqual(Set(spec.refusals.map(\.key)), ["activation", "dtype", "kernel_constraint", "bias_regularizer"])
         XCTAssertTrue(spec.refusals.allSatisfy { $0.scope == "layer 'c' (Conv2D)" })
-        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 1]}"#).refusals.map(\.key), ["noise_shape"])
+        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 0]}"#).refusals.map(\.key), ["noise_shape"])
+        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 1]}"#).refusals, [])
         XCTAssertEqual(try layer("Dense", #"{"name": "d", "units": 2, "lora_rank": 4}"#).refusals.map(\.key), ["lora_rank"])
         XCTAssertEqual(try layer("Dense", #"{"name": "d", "units": 2, "dtype": {"class_name": "Policy", "config": {"name": "mixed_float16"}}}"#).refusals.map(\.key), ["dtype"])
     }

@@ -21,6 +21,7 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .dropout: cls = "Dropout"
     case .merge(let operation): cls = operation.rawValue
     case .concatenate: cls = "Concatenate"
+    case .spatial: cls = "Spatial"
     case .unsupported: cls = "Unsupported"
     }
     return LayerSpec(name: name, className: cls, kind: kind, inbound: from.map { [TensorRef(layer: $0)] } ?? [], config: config)
