@@ -127,8 +127,11 @@ public enum ModelConfigParser {
         guard let nodes = nodes?.arrayValue else { return ([], []) }
         let layer = spec.name
         var refusals: [ConfigRefusal] = []
-        func checkKwargs(_ kwargs: JSONValue?) {
-            for (key, value) in kwargs?.objectValue ?? [] where !value.isNull {
+        func checkKwargs(_ kwargs: JSONValue?, keras3: Bool = false) {
+            // Keras 3 records `training` for every layer whose call takes it (False from the
+            // symbolic build), and its Functional overrides it with fit's or predict's own value
+            // (`operation_fn` in keras/src/models/functional.py): it cannot change the math.
+            for (key, value) in kwargs?.objectValue ?? [] where !value.isNull && !(keras3 && key == "training") {
                 refusals.append(ConfigRefusal(scope: "layer '\(layer)' (\(spec.className))", key: "call argument \(key)", value: value))
             }
         }
@@ -140,7 +143,7 @@ public enum ModelConfigParser {
                 }
             }
             guard let args = node["args"]?.arrayValue else { throw Failure("layer '\(layer)' has an unreadable inbound node") }
-            checkKwargs(node["kwargs"])
+            checkKwargs(node["kwargs"], keras3: true)
             var refs: [TensorRef] = []
             func collect(_ value: JSONValue) throws {
                 if value["class_name"]?.stringValue == "__keras_tensor__", let history = value["config"]?["keras_history"] {
