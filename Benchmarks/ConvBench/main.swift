@@ -23,6 +23,9 @@ let layers = [
           geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)),
     Layer(name: "3x3 32->64 on 32x32, stride 2", filters: 64, inputGradient: true,
           geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (2, 2), same: true)),
+    // Pointwise (SeparableConv2D's second half, MobileNet-style 1x1): im2col is a plain copy here.
+    Layer(name: "1x1 64->64 on 32x32", filters: 64, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 64, inHeight: 32, inWidth: 32, kernel: (1, 1), strides: (1, 1), same: false)),
 ]
 
 func median(_ f: () -> Void) -> Double {
@@ -82,5 +85,25 @@ for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true 
         print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "forward %6.1f ms (%5.0f GFLOP/s)  backward %6.1f ms (%5.0f GFLOP/s)  step %6.1f ms",
                      forward * 1e3, flop / forward / 1e9, backward * 1e3, passes * flop / backward / 1e9,
                      (forward + backward) * 1e3))
+    }
+}
+
+// DepthwiseConv2D: the dedicated direct kernel against a grouped convolution with one channel
+// per group (im2col + GEMM per channel), 3x3 same on 64 channels of 32x32.
+if layerFilter.map({ "depthwise".hasPrefix($0) || $0.hasPrefix("depthwise") }) ?? true {
+    for layout in [ImageLayout.nhwc, .nchw] {
+        let g = WindowGeometry(layout: layout, channels: 64, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)
+        let x = randomFloats(batch * g.inputCount, seed: 1), k = randomFloats(9 * 64, seed: 2), b = randomFloats(64, seed: 3)
+        let dy = randomFloats(batch * g.positions * 64, seed: 4)
+        var y = [Float](repeating: 0, count: dy.count), dx = [Float](repeating: 0, count: x.count)
+        var dk = [Float](repeating: 0, count: k.count), db = [Float](repeating: 0, count: 64)
+        print("depthwise 3x3 64 channels on 32x32 \(layout == .nhwc ? "channels_last" : "channels_first")")
+        let direct = DepthwiseConv2DKernel(geometry: g, multiplier: 1)
+        let grouped = GroupedConvolution2D(geometry: g, filters: 64, groups: 64)
+        let df: Double = median { direct.forward(input: x, batch: batch, kernel: k, bias: b, output: &y) }
+        let db_: Double = median { direct.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db, gradInput: &dx) }
+        let gf: Double = median { grouped.forward(input: x, batch: batch, kernel: k, bias: b, output: &y) }
+        let gb: Double = median { grouped.backward(input: x, gradOutput: dy, batch: batch, kernel: k, gradKernel: &dk, gradBias: &db, gradInput: &dx) }
+        print(String(format: "direct    forward %6.1f ms  backward %6.1f ms\ngrouped   forward %6.1f ms  backward %6.1f ms", df * 1e3, db_ * 1e3, gf * 1e3, gb * 1e3))
     }
 }

@@ -73,7 +73,6 @@ struct LayerConfigReader {
                 dataFormat: try dataFormat(), dilationRate: try pair("dilation_rate", default: (1, 1)),
                 activation: try activation("activation", default: .linear),
                 useBias: try bool("use_bias", default: true), groups: try positiveInt("groups", default: 1))
-            if spec.dilationRate != (1, 1) { refuse("dilation_rate") }
             try readWeightSettings(weights: ["kernel", "bias"])
             return .conv2D(spec)
         case "MaxPooling2D", "MaxPool2D":
@@ -95,7 +94,9 @@ struct LayerConfigReader {
             }
             return .dense(spec)
         case "Dropout":
-            if let noise = keys.take("noise_shape"), !noise.isNull { refuse("noise_shape") }
+            if let noise = keys.take("noise_shape"), !noise.isNull, dropoutNoiseShape(noise) == nil {
+                refuse("noise_shape", "must be a list of positive sizes or nulls")
+            }
             guard let rate = keys.take("rate")?.doubleValue, (0..<1).contains(rate) else { throw fail("rate", "must be in [0, 1)") }
             return .dropout(rate: rate, seed: keys.take("seed")?.intValue)
         case "BatchNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Rescaling", "Normalization":
@@ -106,6 +107,8 @@ struct LayerConfigReader {
             guard let item = keys.take("axis"), !item.isNull else { return .concatenate(axis: -1) }
             guard let axis = item.intValue, axis != 0 else { throw fail("axis", "must be a non-zero integer (0 is the batch)") }
             return .concatenate(axis: axis)
+        case let name where SpatialLayer.classNames.contains(name):
+            return .spatial(try readSpatial())
         default:
             refusals.append(ConfigRefusal(scope: keys.scope, key: "class_name", value: .string(className),
                                           reason: "is not a layer Relapse computes"))
@@ -131,21 +134,24 @@ struct LayerConfigReader {
     }
 
     /// Initializers, regularizers and constraints of a layer's weights (and its activity).
-    mutating func readWeightSettings(weights: [String]) throws {
-        for weight in weights {
+    /// `names`: the weight a key prefix configures where they differ ("depthwise" ->
+    /// "depthwise_kernel").
+    mutating func readWeightSettings(weights: [String], names: [String: String] = [:]) throws {
+        for prefix in weights {
+            let weight = names[prefix] ?? prefix
             // Initializers draw a model's first weights; they matter only when Relapse
             // initialises a `model.to_json()` architecture, where `Initializer.parse` reads them.
-            keys.accept("\(weight)_initializer")
-            if let value = keys.take("\(weight)_regularizer"), !value.isNull {
+            keys.accept("\(prefix)_initializer")
+            if let value = keys.take("\(prefix)_regularizer"), !value.isNull {
                 switch WeightSettingsParser.regularizer(value) {
                 case .success(let r): training.weightRegularizers[weight] = r
-                case .failure(let reason): refuse("\(weight)_regularizer", reason.text)
+                case .failure(let reason): refuse("\(prefix)_regularizer", reason.text)
                 }
             }
-            if let value = keys.take("\(weight)_constraint"), !value.isNull {
+            if let value = keys.take("\(prefix)_constraint"), !value.isNull {
                 switch WeightSettingsParser.constraint(value) {
                 case .success(let c): training.constraints[weight] = c
-                case .failure(let reason): refuse("\(weight)_constraint", reason.text)
+                case .failure(let reason): refuse("\(prefix)_constraint", reason.text)
                 }
             }
         }

@@ -162,6 +162,8 @@ public enum LayerKind: Equatable, Sendable {
     case prelu(sharedAxes: [Int])
     case rescaling(scale: Double, offset: Double)
     case normalization(NormalizationSpec)
+    /// Other convolutions, pooling, padding, resizing, Permute, SpatialDropout2D (SpatialLayers.swift).
+    case spatial(SpatialLayer)
     /// A class Relapse does not compute (its refusal says which); never built into a network.
     case unsupported
 }
@@ -210,6 +212,7 @@ public struct LayerSpec: Sendable {
         case .batchNormalization(let b): return b.weightNames
         case .prelu: return ["alpha"]
         case .normalization(let n): return n.weightNames
+        case .spatial(let s): return s.weightNames
         default: return []
         }
     }

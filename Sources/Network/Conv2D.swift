@@ -1,14 +1,14 @@
 import KerasFile
 import Kernels
 
-/// Keras's Conv2D: valid/same padding, strides, groups, optional bias, a fused activation, either data
+/// Keras's Conv2D (and Conv1D as one row): valid/same padding, strides, dilation, groups, optional bias, a fused activation, either data
 /// format. Kernel (kh, kw, in, out) and bias (out) as Keras stores them.
 final class Conv2DLayer: NetworkLayer {
     let name: String
-    let spec: Conv2DSpec
     let outputShape: [Int]
     let kernelParam: Parameter
     let biasParam: Parameter?
+    private let function: ActivationFunction
     private let conv: any Convolution2D
     private let activation: ActivationKernel
     var output = Tensor(zeros: [0])
@@ -21,48 +21,55 @@ final class Conv2DLayer: NetworkLayer {
     private var forwardInput: Tensor?
     private var forwardKernel: Tensor?
 
-    init(name: String, spec: Conv2DSpec, inputShape: [Int], store: ParameterStore = ParameterStore()) throws {
-        self.name = name
-        self.spec = spec
+    convenience init(name: String, spec: Conv2DSpec, inputShape: [Int], store: ParameterStore = ParameterStore()) throws {
         guard inputShape.count == 3 else {
             throw NetworkError(layer: name, "Conv2D needs a rank-3 input per sample, got \(describeShape(inputShape))")
         }
-        guard spec.dilationRate == (1, 1) else {
-            throw NetworkError(layer: name, "dilation_rate \(spec.dilationRate) is not supported (only (1, 1))")
-        }
-        guard spec.filters > 0, spec.kernelSize.0 > 0, spec.kernelSize.1 > 0, spec.strides.0 > 0, spec.strides.1 > 0 else {
-            throw NetworkError(layer: name, "filters, kernel_size and strides must be positive")
+        guard spec.filters > 0, spec.kernelSize.0 > 0, spec.kernelSize.1 > 0, spec.strides.0 > 0, spec.strides.1 > 0,
+              spec.dilationRate.0 > 0, spec.dilationRate.1 > 0 else {
+            throw NetworkError(layer: name, "filters, kernel_size, strides and dilation_rate must be positive")
         }
         let layout: ImageLayout = spec.dataFormat == .channelsFirst ? .nchw : .nhwc
         let (c, h, w) = layout == .nchw ? (inputShape[0], inputShape[1], inputShape[2])
                                         : (inputShape[2], inputShape[0], inputShape[1])
-        let g = WindowGeometry(layout: layout, channels: c, inHeight: h, inWidth: w,
-                               kernel: spec.kernelSize, strides: spec.strides, same: spec.padding == .same)
+        let g = WindowGeometry(layout: layout, channels: c, inHeight: h, inWidth: w, kernel: spec.kernelSize,
+                               strides: spec.strides, same: spec.padding == .same, dilation: spec.dilationRate)
         guard g.isValid else {
             throw NetworkError(layer: name, "kernel \(spec.kernelSize) does not fit the input \(describeShape(inputShape)) with \(spec.padding.rawValue) padding")
         }
-        self.outputShape = layout == .nchw ? [spec.filters, g.outHeight, g.outWidth]
-                                           : [g.outHeight, g.outWidth, spec.filters]
+        let outputShape = layout == .nchw ? [spec.filters, g.outHeight, g.outWidth] : [g.outHeight, g.outWidth, spec.filters]
+        try self.init(name: name, geometry: g, filters: spec.filters, groups: spec.groups, activation: spec.activation,
+                      useBias: spec.useBias, kernelShape: [spec.kernelSize.0, spec.kernelSize.1, c / max(1, spec.groups), spec.filters],
+                      outputShape: outputShape, store: store)
+    }
+
+    /// Any convolution over `geometry` (Conv1D: one row), with the kernel stored as `kernelShape`
+    /// (Keras's (kh, kw, in / groups, out) in that memory order).
+    init(name: String, geometry g: WindowGeometry, filters: Int, groups: Int, activation: ActivationFunction, useBias: Bool,
+         kernelShape: [Int], outputShape: [Int], store: ParameterStore) throws {
+        self.name = name
+        self.function = activation
+        self.outputShape = outputShape
         // Keras's own check (base_conv.py): channels and filters split evenly into the groups.
-        guard c % spec.groups == 0, spec.filters % spec.groups == 0 else {
-            throw NetworkError(layer: name, "groups = \(spec.groups) must divide the input channels (\(c)) and the filters (\(spec.filters))")
+        guard g.channels % groups == 0, filters % groups == 0 else {
+            throw NetworkError(layer: name, "groups = \(groups) must divide the input channels (\(g.channels)) and the filters (\(filters))")
         }
-        self.conv = spec.groups == 1 ? makeConvolution2D(geometry: g, filters: spec.filters)
-            : GroupedConvolution2D(geometry: g, filters: spec.filters, groups: spec.groups)
-        self.activation = spec.activation.kernel(shape: outputShape)
-        self.kernelParam = try store.parameter(layer: name, name: "kernel", shape: [spec.kernelSize.0, spec.kernelSize.1, c / spec.groups, spec.filters])
-        self.biasParam = spec.useBias ? try store.parameter(layer: name, name: "bias", shape: [spec.filters]) : nil
+        self.conv = groups == 1 ? makeConvolution2D(geometry: g, filters: filters)
+            : GroupedConvolution2D(geometry: g, filters: filters, groups: groups)
+        self.activation = activation.kernel(shape: outputShape)
+        self.kernelParam = try store.parameter(layer: name, name: "kernel", shape: kernelShape)
+        self.biasParam = useBias ? try store.parameter(layer: name, name: "bias", shape: [filters]) : nil
     }
 
     var parameters: [Parameter] { [kernelParam] + (biasParam.map { [$0] } ?? []) }
-    var finalActivation: ActivationFunction { spec.activation }
-    var preActivation: Tensor? { spec.activation == .linear ? nil : z }
+    var finalActivation: ActivationFunction { function }
+    var preActivation: Tensor? { function == .linear ? nil : z }
 
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {
         let batch = input.samples
         let shape = [batch] + outputShape
         output.ensureShape(shape)
-        let linear = spec.activation == .linear
+        let linear = function == .linear
         if !linear { z.ensureShape(shape) }
         (forwardInput, forwardKernel) = training ? (input, kernelParam.value) : (nil, nil)
         let conv = self.conv
@@ -87,7 +94,7 @@ final class Conv2DLayer: NetworkLayer {
     func backward(input: Tensor, gradOutput: Tensor, skipActivation: Bool, needInputGradient: Bool) -> Tensor? {
         let batch = input.samples
         var dz = gradOutput
-        if spec.activation != .linear && !skipActivation {
+        if function != .linear && !skipActivation {
             gradZ.ensureShape(gradOutput.shape)
             let a = activation, n = gradOutput.count
             z.withPointer { x in output.withPointer { y in gradOutput.withPointer { dy in gradZ.withMutablePointer { dx in

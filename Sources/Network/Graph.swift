@@ -215,6 +215,7 @@ struct Graph {
         case .dropout(let rate, _): return .single(try DropoutLayer(name: spec.name, rate: rate, config: spec.config, inputShape: shape))
         case .batchNormalization, .activationLayer, .prelu, .rescaling, .normalization:
             return .single(try makeNormalizationFamilyLayer(spec, inputShape: shape, store: store)!)
+        case .spatial(let s): return .single(try makeSpatialLayer(s, spec: spec, inputShape: shape, store: store))
         case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
         case .input, .merge, .concatenate: fatalError("handled above")
         }

@@ -194,13 +194,15 @@ extension Network {
         let specs = Dictionary(uniqueKeysWithValues: definition.layers.map { ($0.name, $0) })
         for v in variables {
             let config = specs[v.layerName]?.config ?? .object([])
-            // Keras's `<weight>_initializer` and its default (gamma and moving_variance: ones).
+            // Keras's `<weight>_initializer` and its default (gamma and moving_variance: ones);
+            // depthwise_kernel / pointwise_kernel: depthwise_initializer / pointwise_initializer.
             let defaultInitializer: Initializer = switch v.weightName {
-            case "kernel": .glorotUniform
+            case "kernel", "depthwise_kernel", "pointwise_kernel": .glorotUniform
             case "gamma", "moving_variance", "variance": .constant(1)
             default: .constant(0)
             }
-            let initializer = try Initializer.parse(config["\(v.weightName)_initializer"], default: defaultInitializer, layer: v.layerName)
+            let key = v.weightName.hasSuffix("_kernel") ? v.weightName.replacingOccurrences(of: "_kernel", with: "_initializer") : "\(v.weightName)_initializer"
+            let initializer = try Initializer.parse(config[key], default: defaultInitializer, layer: v.layerName)
             v.value = Tensor(shape: v.shape, data: initializer.values(shape: v.shape, rng: &rng))
         }
     }

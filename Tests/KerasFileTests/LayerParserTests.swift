@@ -40,13 +40,14 @@ final class LayerParserTests: XCTestCase {
 
     func testSettingsRelapseDoesNotComputeAreRefusedTogether() throws {
         let spec = try layer("Conv2D", #"""
-            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "celu",
+            {"name": "c", "filters": 2, "kernel_size": 3, "dilation_rate": [2, 2], "activation": "celu", "groups": 1,
              "dtype": "float64", "kernel_constraint": {"class_name": "RadialConstraint", "config": {}},
              "bias_regularizer": {"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"}, "registered_name": null}}
             """#)
-        XCTAssertEqual(Set(spec.refusals.map(\.key)), ["dilation_rate", "activation", "dtype", "kernel_constraint", "bias_regularizer"])
+        XCTAssertEqual(Set(spec.refusals.map(\.key)), ["activation", "dtype", "kernel_constraint", "bias_regularizer"])
         XCTAssertTrue(spec.refusals.allSatisfy { $0.scope == "layer 'c' (Conv2D)" })
-        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 1]}"#).refusals.map(\.key), ["noise_shape"])
+        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 0]}"#).refusals.map(\.key), ["noise_shape"])
+        XCTAssertEqual(try layer("Dropout", #"{"name": "d", "rate": 0.5, "noise_shape": [null, 1]}"#).refusals, [])
         XCTAssertEqual(try layer("Dense", #"{"name": "d", "units": 2, "lora_rank": 4}"#).refusals.map(\.key), ["lora_rank"])
         XCTAssertEqual(try layer("Dense", #"{"name": "d", "units": 2, "dtype": {"class_name": "Policy", "config": {"name": "mixed_float16"}}}"#).refusals.map(\.key), ["dtype"])
     }
@@ -163,5 +164,91 @@ final class LayerParserTests: XCTestCase {
         XCTAssertEqual(try LayerParser.parse(try JSONValue.parse(k3), generation: .tfKeras).kind, .activation(.hardSigmoid))
         let unknown = try layer("Activation", #"{"name": "a", "activation": "hard_sigmoid (Keras 3)"}"#)
         XCTAssertEqual(unknown.refusals.map(\.key), ["activation"])
+    }
+}
+
+/// Issue 13's layers: every key real tf-keras 2.21 and Keras 3.15 write is read; settings Relapse
+/// does not compute are refused by name.
+final class SpatialLayerParserTests: XCTestCase {
+    private func layer(_ className: String, _ config: String) throws -> LayerSpec {
+        try LayerParser.parse(try JSONValue.parse(#"{"class_name": "\#(className)", "config": \#(config)}"#))
+    }
+
+    private let initializer = #"{"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}"#
+    private let zeros = #"{"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}"#
+    private let dtype3 = #"{"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}"#
+
+    /// The configs `get_config()` returns in tf-keras 2.21 (dtype a string) and Keras 3.15.1.
+    func testRealKerasConfigsHaveNoRefusals() throws {
+        let conv = #""trainable": true, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "linear", "use_bias": true, "bias_initializer": \#(zeros), "bias_regularizer": null, "activity_regularizer": null, "bias_constraint": null"#
+        for dtype in [#""float32""#, dtype3] {
+            let common = #""name": "l", "dtype": \#(dtype), "trainable": true"#
+            let configs: [(String, String)] = [
+                ("Conv2D", #"{\#(common), \#(conv), "filters": 2, "groups": 1, "dilation_rate": [2, 2], "kernel_initializer": \#(initializer), "kernel_regularizer": null, "kernel_constraint": null}"#),
+                ("Conv1D", #"{\#(common), "filters": 2, "kernel_size": [3], "strides": [1], "padding": "causal", "data_format": "channels_last", "dilation_rate": [1], "groups": 1, "activation": "linear", "use_bias": true, "kernel_initializer": \#(initializer), "bias_initializer": \#(zeros), "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}"#),
+                ("DepthwiseConv2D", #"{\#(common), \#(conv), "groups": 1, "depth_multiplier": 1, "depthwise_initializer": \#(initializer), "depthwise_regularizer": null, "depthwise_constraint": null}"#),
+                ("SeparableConv2D", #"{\#(common), \#(conv), "filters": 2, "groups": 1, "kernel_initializer": \#(initializer), "kernel_regularizer": null, "kernel_constraint": null, "depth_multiplier": 1, "depthwise_initializer": \#(initializer), "pointwise_initializer": \#(initializer), "depthwise_regularizer": null, "pointwise_regularizer": null, "depthwise_constraint": null, "pointwise_constraint": null}"#),
+                ("Conv2DTranspose", #"{\#(common), \#(conv), "filters": 2, "groups": 1, "kernel_initializer": \#(initializer), "kernel_regularizer": null, "kernel_constraint": null, "output_padding": null}"#),
+                ("AveragePooling2D", #"{\#(common), "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}"#),
+                ("AveragePooling1D", #"{\#(common), "strides": [2], "pool_size": [2], "padding": "valid", "data_format": "channels_last"}"#),
+                ("MaxPooling1D", #"{\#(common), "strides": [2], "pool_size": [2], "padding": "valid", "data_format": "channels_last"}"#),
+                ("GlobalAveragePooling2D", #"{\#(common), "data_format": "channels_last", "keepdims": false}"#),
+                ("GlobalMaxPooling1D", #"{\#(common), "data_format": "channels_first", "keepdims": true}"#),
+                ("ZeroPadding2D", #"{\#(common), "padding": [[1, 1], [1, 1]], "data_format": "channels_last"}"#),
+                ("Cropping2D", #"{\#(common), "cropping": [[0, 0], [0, 0]], "data_format": "channels_last"}"#),
+                ("UpSampling2D", #"{\#(common), "size": [2, 2], "data_format": "channels_last", "interpolation": "bilinear"}"#),
+                ("Permute", #"{\#(common), "dims": [2, 1]}"#),
+                ("SpatialDropout2D", #"{\#(common), "rate": 0.5, "noise_shape": null, "seed": null}"#),
+                ("SpatialDropout2D", #"{\#(common), "rate": 0.5, "seed": null, "data_format": "channels_first"}"#),
+                ("Dropout", #"{\#(common), "rate": 0.5, "noise_shape": [null, 1, 5], "seed": null}"#),
+            ]
+            for (cls, config) in configs {
+                let spec = try layer(cls, config)
+                XCTAssertEqual(spec.refusals, [], cls)
+                XCTAssertNotEqual(spec.kind, .unsupported, cls)
+            }
+        }
+        XCTAssertEqual(try layer("SeparableConv2D", #"{"name": "s", "filters": 2, "kernel_size": 3}"#).weightNames, ["depthwise_kernel", "pointwise_kernel", "bias"])
+        XCTAssertEqual(try layer("DepthwiseConv2D", #"{"name": "d", "kernel_size": 3, "use_bias": false}"#).weightNames, ["depthwise_kernel"])
+    }
+
+    func testValuesAreReadIntoTheSpec() throws {
+        guard case .spatial(.conv1D(let c)) = try layer("Conv1D", #"{"name": "c", "filters": 4, "kernel_size": 5, "padding": "causal", "dilation_rate": 2}"#).kind else { return XCTFail() }
+        XCTAssertEqual(c.kernelSize, [5])
+        XCTAssertTrue(c.causal)
+        XCTAssertEqual(c.dilationRate, [2])
+        guard case .spatial(.conv2DTranspose(let t)) = try layer("Conv2DTranspose", #"{"name": "t", "filters": 4, "kernel_size": 3, "strides": 2, "output_padding": [1, 0]}"#).kind else { return XCTFail() }
+        XCTAssertEqual(t.outputPadding, [1, 0])
+        XCTAssertEqual(t.strides, [2, 2])
+        guard case .spatial(.zeroPadding2D(let p, _)) = try layer("ZeroPadding2D", #"{"name": "z", "padding": [1, 2]}"#).kind else { return XCTFail() }
+        XCTAssertEqual(p, [1, 1, 2, 2])
+        guard case .spatial(.cropping2D(let q, _)) = try layer("Cropping2D", #"{"name": "z", "cropping": [[1, 0], [2, 3]]}"#).kind else { return XCTFail() }
+        XCTAssertEqual(q, [1, 0, 2, 3])
+    }
+
+    func testSettingsRelapseDoesNotComputeAreRefusedByName() throws {
+        let up = try layer("UpSampling2D", #"{"name": "up", "size": 2, "interpolation": "bicubic"}"#)
+        XCTAssertEqual(up.refusals.map(\.key), ["interpolation"])
+        XCTAssertEqual(up.refusals.first?.description, "layer 'up' (UpSampling2D): interpolation = \"bicubic\" is not supported (Relapse computes nearest and bilinear)")
+        XCTAssertEqual(try layer("DepthwiseConv2D", #"{"name": "d", "kernel_size": 3, "groups": 2}"#).refusals.map(\.key), ["groups"])
+        XCTAssertEqual(try layer("Conv2DTranspose", #"{"name": "t", "filters": 2, "kernel_size": 3, "groups": 2}"#).refusals.map(\.key), ["groups"])
+        let sep = try layer("SeparableConv2D", #"{"name": "s", "filters": 2, "kernel_size": 3, "pointwise_regularizer": {"class_name": "OrthogonalRegularizer", "config": {"factor": 0.1}}, "depthwise_constraint": {"class_name": "RadialConstraint", "config": {}}}"#)
+        XCTAssertEqual(Set(sep.refusals.map(\.key)), ["pointwise_regularizer", "depthwise_constraint"])
+        let regularized = try layer("DepthwiseConv2D", #"{"name": "d", "kernel_size": 3, "depthwise_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}, "depthwise_constraint": {"class_name": "NonNeg", "config": {}}}"#)
+        XCTAssertEqual(regularized.refusals, [])
+        XCTAssertNotNil(regularized.training.weightRegularizers["depthwise_kernel"])
+        XCTAssertNotNil(regularized.training.constraints["depthwise_kernel"])
+        XCTAssertEqual(try layer("AveragePooling2D", #"{"name": "a", "pool_size": 2, "mystery": 1}"#).refusals.map(\.key), ["mystery"])
+        XCTAssertThrowsError(try layer("Conv1D", #"{"name": "c", "filters": 2, "kernel_size": 3, "padding": "full"}"#))
+        XCTAssertThrowsError(try layer("Conv2D", #"{"name": "c", "filters": 2, "kernel_size": 3, "padding": "causal"}"#))
+    }
+
+    /// Lambda and TFOpLambda hold Python code: refused as classes, by name.
+    func testLambdaLayersAreRefusedByClassName() throws {
+        for cls in ["Lambda", "TFOpLambda", "SlicingOpLambda"] {
+            let spec = try layer(cls, #"{"name": "fn", "function": ["4wEAAAAAAAAA", null, null], "arguments": {}}"#)
+            XCTAssertEqual(spec.kind, .unsupported)
+            XCTAssertEqual(spec.refusals.map(\.description), ["layer 'fn' (\(cls)): class_name = \"\(cls)\" is not a layer Relapse computes"])
+        }
     }
 }

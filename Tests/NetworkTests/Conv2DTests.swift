@@ -69,10 +69,7 @@ final class Conv2DTests: XCTestCase {
         XCTAssertEqual(cl.kernelParam.shape, [3, 3, 3, 8])
     }
 
-    func testDilationAndBadShapesAreErrorsNamingTheLayer() {
-        XCTAssertThrowsError(try Conv2DLayer(name: "dil", spec: Conv2DSpec(filters: 1, kernelSize: (3, 3), dilationRate: (2, 2)), inputShape: [8, 8, 1])) {
-            XCTAssertTrue("\($0)".contains("dil") && "\($0)".contains("dilation"), "\($0)")
-        }
+    func testBadShapesAreErrorsNamingTheLayer() {
         XCTAssertThrowsError(try Conv2DLayer(name: "big", spec: Conv2DSpec(filters: 1, kernelSize: (9, 9)), inputShape: [8, 8, 1])) {
             XCTAssertTrue("\($0)".contains("big"), "\($0)")
         }

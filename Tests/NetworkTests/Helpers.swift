@@ -26,6 +26,7 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .prelu: cls = "PReLU"
     case .rescaling: cls = "Rescaling"
     case .normalization: cls = "Normalization"
+    case .spatial: cls = "Spatial"
     case .unsupported: cls = "Unsupported"
     }
     return LayerSpec(name: name, className: cls, kind: kind, inbound: from.map { [TensorRef(layer: $0)] } ?? [], config: config)

@@ -61,8 +61,12 @@ final class OptimizerConfigTests: XCTestCase {
         XCTAssertEqual(try refusals("SGD", #"{"clipnorm": 1, "global_clipnorm": 1}"#, .tfKeras).map(\.key), ["global_clipnorm"])
         XCTAssertEqual(try refusals("SGD", #"{"clipnorm": 1, "clipvalue": 1}"#, .keras3).map(\.key), ["clipvalue"])
         XCTAssertEqual(try refusals("SGD", #"{"clipnorm": 1, "clipvalue": 1}"#, .tfKeras), [], "tf-keras ignores clipvalue beside clipnorm")
-        XCTAssertEqual(try refusals("Adam", #"{"gradient_accumulation_steps": 2, "loss_scale_factor": 128.0}"#, .keras3).map(\.key),
+        XCTAssertEqual(try refusals("Adam", #"{"gradient_accumulation_steps": 2, "loss_scale_factor": 100.0}"#, .keras3).map(\.key),
                        ["loss_scale_factor", "gradient_accumulation_steps"])
+        // A power of two scales the loss and divides the gradients exactly: accepted, written back.
+        XCTAssertEqual(try refusals("Adam", #"{"loss_scale_factor": 128.0}"#, .keras3), [])
+        let scaled = try Optimizer(className: "Adam", json: try JSONValue.parse(#"{"loss_scale_factor": 128.0}"#), flavor: .keras3)
+        XCTAssertEqual(scaled.config().first { $0.0 == "loss_scale_factor" }?.1, .double(128))
         XCTAssertEqual(try refusals("Adam", #"{"is_legacy_optimizer": true}"#, .tfKeras).map(\.key), ["is_legacy_optimizer"])
         XCTAssertEqual(try refusals("Adam", #"{"lr": 0.1}"#, .tfKeras).map(\.key), ["lr"])
         XCTAssertEqual(try refusals("SGD", #"{"momentum": 5.0}"#, .tfKeras).map(\.key), ["momentum"])

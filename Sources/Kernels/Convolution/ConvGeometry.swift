@@ -34,9 +34,14 @@ public struct WindowGeometry: Sendable, Equatable {
     public var padLeft: Int
     public var outHeight: Int
     public var outWidth: Int
+    /// Keras's `dilation_rate`: tap (i, j) reads input (oh * strideH - padTop + i * dilationH, ...).
+    /// Only `Conv2DKernel` (im2col) and `DepthwiseConv2DKernel` compute dilated windows;
+    /// `makeConvolution2D` picks im2col for them.
+    public var dilationH = 1
+    public var dilationW = 1
 
     public init(layout: ImageLayout, channels: Int, inHeight: Int, inWidth: Int,
-                kernel: (Int, Int), strides: (Int, Int), same: Bool) {
+                kernel: (Int, Int), strides: (Int, Int), same: Bool, dilation: (Int, Int) = (1, 1)) {
         self.layout = layout
         self.channels = channels
         self.inHeight = inHeight
@@ -45,8 +50,11 @@ public struct WindowGeometry: Sendable, Equatable {
         self.kernelWidth = kernel.1
         self.strideH = strides.0
         self.strideW = strides.1
-        let h = windowOutput(input: inHeight, kernel: kernel.0, stride: strides.0, same: same)
-        let w = windowOutput(input: inWidth, kernel: kernel.1, stride: strides.1, same: same)
+        self.dilationH = dilation.0
+        self.dilationW = dilation.1
+        // A dilated kernel covers (k - 1) * d + 1 inputs: TensorFlow sizes and pads for that extent.
+        let h = windowOutput(input: inHeight, kernel: (kernel.0 - 1) * dilation.0 + 1, stride: strides.0, same: same)
+        let w = windowOutput(input: inWidth, kernel: (kernel.1 - 1) * dilation.1 + 1, stride: strides.1, same: same)
         self.outHeight = h.size
         self.outWidth = w.size
         self.padTop = h.padBefore
@@ -60,7 +68,8 @@ public struct WindowGeometry: Sendable, Equatable {
     /// Length of one im2col row: channels * kernel height * kernel width.
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
     public var isValid: Bool { outHeight > 0 && outWidth > 0 && kernelHeight > 0 && kernelWidth > 0
-        && strideH > 0 && strideW > 0 && channels > 0 }
+        && strideH > 0 && strideW > 0 && channels > 0 && dilationH > 0 && dilationW > 0 }
+    public var isDilated: Bool { dilationH != 1 || dilationW != 1 }
 }
 
 // MARK: - im2col / col2im
@@ -70,6 +79,7 @@ public struct WindowGeometry: Sendable, Equatable {
 /// within a row is (c, i, j) under NCHW and (i, j, c) under NHWC, so that the copies run along
 /// contiguous input rows.
 public func im2col(_ g: WindowGeometry, input x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+    if g.isDilated { return dilatedPatches(g, image: UnsafeMutablePointer(mutating: x), col: col, toColumns: true) }
     let kh = g.kernelHeight, kw = g.kernelWidth, C = g.channels, H = g.inHeight, W = g.inWidth
     let K = g.patchSize
     for oh in 0..<g.outHeight {
@@ -128,6 +138,7 @@ public func col2im(_ g: WindowGeometry, col: UnsafePointer<Float>, gradInput dx:
     let kh = g.kernelHeight, kw = g.kernelWidth, C = g.channels, H = g.inHeight, W = g.inWidth
     let K = g.patchSize
     dx.update(repeating: 0, count: g.inputCount)
+    if g.isDilated { return dilatedPatches(g, image: dx, col: UnsafeMutablePointer(mutating: col), toColumns: false) }
     for oh in 0..<g.outHeight {
         let ih0 = oh * g.strideH - g.padTop
         for ow in 0..<g.outWidth {
@@ -154,6 +165,36 @@ public func col2im(_ g: WindowGeometry, col: UnsafePointer<Float>, gradInput dx:
                     let src = row + i * kw * C
                     let dst = dx + (ih * W + iw0) * C
                     for t in (jLo * C)..<(jHi * C) { dst[t] += src[t] }
+                }
+            }
+        }
+    }
+}
+
+/// im2col (`toColumns`) or col2im's sums (into a zeroed image) for dilated windows, element by
+/// element in the same row order as the undilated paths.
+private func dilatedPatches(_ g: WindowGeometry, image: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, toColumns: Bool) {
+    let kh = g.kernelHeight, kw = g.kernelWidth, C = g.channels, H = g.inHeight, W = g.inWidth
+    let K = g.patchSize
+    for oh in 0..<g.outHeight {
+        let ih0 = oh * g.strideH - g.padTop
+        for ow in 0..<g.outWidth {
+            let iw0 = ow * g.strideW - g.padLeft
+            let row = col + (oh * g.outWidth + ow) * K
+            for i in 0..<kh {
+                let ih = ih0 + i * g.dilationH
+                for j in 0..<kw {
+                    let iw = iw0 + j * g.dilationW
+                    let inside = ih >= 0 && ih < H && iw >= 0 && iw < W
+                    for c in 0..<C {
+                        let r = g.layout == .nchw ? (c * kh + i) * kw + j : (i * kw + j) * C + c
+                        let x = g.layout == .nchw ? (c * H + ih) * W + iw : (ih * W + iw) * C + c
+                        if toColumns {
+                            row[r] = inside ? image[x] : 0
+                        } else if inside {
+                            image[x] += row[r]
+                        }
+                    }
                 }
             }
         }

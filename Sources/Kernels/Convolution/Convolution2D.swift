@@ -39,6 +39,8 @@ extension Convolution2D {
 /// transform for other large stride-1 kernels (9/16), im2col + GEMM for everything else (3x3,
 /// strided).
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
+    // Dilated windows: only im2col gathers them (the transforms assume neighbouring taps).
+    if g.isDilated { return Conv2DKernel(geometry: g, filters: filters) }
     let direct = g.positions * g.patchSize * filters
     let winograd = WinogradConv2DKernel.savesWork(g) ? WinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
     let quad = QuadWinogradConv2DKernel.applies(g) ? QuadWinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
