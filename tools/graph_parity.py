@@ -2,14 +2,16 @@
 """End-to-end check of functional graphs (issue 13): a model that is not a chain, built by real
 tf-keras and by Keras 3 (TensorFlow backend) on 8x8x3 random images with 3 classes: a residual
 Add, a squeeze-excite Multiply of (8, 8, 6) by a (1, 1, 6) gate (broadcast), Concatenate of two
-branches, a Dense layer called twice (one set of weights), Average, Maximum and Subtract, and a
-tensor read by several layers.
+branches, a Dense layer called twice (one set of weights), a nested Sequential block (with
+BatchNormalization) called twice, Average, Maximum and Subtract, and a tensor read by several
+layers.
 
 For each Keras:
 - `relapse predict` of the untrained file within 1e-5 max abs of Keras's `predict`;
 - one epoch of `relapse train --data D --epochs 1 --batch-size 32 --no-shuffle --checkpoints DIR`
   within 1e-5 relative of Keras's epoch loss and 1e-4 relative L2 of every weight tensor of
   Keras's own `fit` on the same data and order;
+- Keras loads Relapse's checkpoint and predicts within 1e-5 of Relapse's predict from it;
 - resume: 2 epochs in one run, and 1 epoch then `relapse resume epoch-0001.h5 --epochs 1
   --checkpoints <same folder>`, give bit-identical weights and optimizer state.
 
@@ -45,13 +47,15 @@ def build(K):
     right = L.MaxPooling2D(name="pool_a")(a)
     cat = L.Concatenate(name="branches")([left, right])
     h = L.Dense(12, activation="tanh", name="hidden")(L.Flatten(name="flat")(cat))
+    block = K.Sequential([K.Input(shape=(12,)), L.Dense(12, activation="tanh", name="block_dense"),
+                          L.BatchNormalization(name="block_bn"), L.Dense(12, name="block_out")], name="block")
     shared = L.Dense(12, activation="tanh", name="shared")
-    s1 = shared(h)
+    s1 = shared(block(h))
     s2 = shared(s1)
     avg = L.Average(name="avg")([s1, s2])
     mx = L.Maximum(name="max")([h, s2])
     sub = L.Subtract(name="sub")([avg, mx])
-    out = L.Dense(3, activation="softmax", name="out")(L.Concatenate(name="head")([sub, s1]))
+    out = L.Dense(3, activation="softmax", name="out")(L.Concatenate(name="head")([sub, s1, block(s2)]))
     model = K.Model(inp, out)
     model.compile(optimizer=K.optimizers.Adam(learning_rate=3e-3), loss="categorical_crossentropy")
     return model
@@ -133,6 +137,17 @@ def main():
                     worst_name, worst = key, d
             check(worst <= 1e-4, f"{tag}: every weight tensor within 1e-4 relative L2",
                   f"worst {worst_name}: {worst:.3g}")
+
+            # Keras opens Relapse's checkpoint and predicts what Relapse predicts from it
+            ckpt = os.path.join(run, "epoch-0001.h5")
+            loaded = K.models.load_model(ckpt)
+            pred_ckpt = os.path.join(tmp, f"{tag[:2]}-pred-ckpt.h5")
+            subprocess.run([args.relapse, "predict", ckpt, "--data", data, "--out", pred_ckpt], check=True,
+                           stdout=subprocess.DEVNULL)
+            with h5py.File(pred_ckpt) as f:
+                ours = f["pred"][...]
+            worst = float(np.abs(ours - loaded.predict(x, verbose=0)).max())
+            check(worst <= 1e-5, f"{tag}: Keras loads Relapse's checkpoint and predicts as Relapse does", f"max abs {worst:.3g}")
 
             # resume bit for bit
             two = os.path.join(tmp, f"{tag[:2]}-run2")

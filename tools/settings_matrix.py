@@ -338,9 +338,8 @@ EXPECT = {
     # Dropout: Relapse's masks are its own, so only "trains" is asserted.
     "dropout": ("trains", []),
     "dropout-seed": ("trains", []),
-    # noise_shape is not in the list: refusing it by name is enough (implementing it
-    # would make this "trains").
-    "dropout-noise-shape": ("refuse", ["noise_shape"]),
+    # noise_shape: masks of that shape from Relapse's own generator, as for any Dropout.
+    "dropout-noise-shape": ("trains", []),
     # Precision and formats Relapse does not compute in.
     "float64": ("refuse", ["dtype", "float64"]),
     "mixed-float16": ("refuse", ["dtype", "mixed_float16", "LossScaleOptimizer"]),
