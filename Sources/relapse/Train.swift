@@ -12,13 +12,16 @@ struct Train: ParsableCommand {
 
             Every setting in the file is honoured with the math of the Keras that wrote it, or \
             refused by name (exit 2; `relapse inspect` lists them all). Supported: layers \
-            InputLayer, Dense, Conv2D (groups), MaxPooling2D, Flatten, Reshape, Dropout, Activation, \
-            Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate; trainable, L1/L2/L1L2 \
+            InputLayer, Dense, Conv2D (groups, dilation), Conv1D, DepthwiseConv2D, SeparableConv2D, \
+            Conv2DTranspose, Max/AveragePooling 1D/2D, global pooling, ZeroPadding2D, Cropping2D, \
+            UpSampling2D, Permute, Flatten, Reshape, Dropout, SpatialDropout2D, Activation, ReLU, \
+            LeakyReLU, PReLU, ELU, Softmax, BatchNormalization, Rescaling, Normalization, Add, \
+            Subtract, Multiply, Average, Maximum, Minimum, Concatenate, nested models; trainable, L1/L2/L1L2 \
             weight and activity regularizers, MaxNorm/NonNeg/UnitNorm/MinMaxNorm constraints; \
             losses binary/categorical/sparse categorical crossentropy (from_logits, \
             label_smoothing), mean squared/absolute (percentage) error, mean squared logarithmic \
             error, huber, hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, \
-            log_cosh, reductions sum_over_batch_size and sum, loss_weights; optimizers Adam, AdamW, \
+            log_cosh, reductions sum_over_batch_size, sum and none, loss_weights; optimizers Adam, AdamW, \
             SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam with clipnorm, clipvalue, \
             global_clipnorm, weight_decay and the ExponentialDecay, PiecewiseConstantDecay, \
             InverseTimeDecay and CosineDecay schedules.
