@@ -115,7 +115,16 @@ public enum ModelConfigParser {
         var listForm = false
         for entry in layerList {
             var (spec, inner) = try parseEntry(entry, generation: generation, depth: depth)
-            let (nodes, modes, refusals) = try inboundNodes(entry["inbound_nodes"], layer: spec)
+            let parsedNodes: (nodes: [[TensorRef]], training: [Bool?], refusals: [ConfigRefusal], scalar: LayerKind?)
+            do {
+                parsedNodes = try inboundNodes(entry["inbound_nodes"], layer: spec)
+            } catch where inner == nil && spec.kind == .unsupported {
+                // A refused class (TFOpLambda's call carries constants where tensors go): its
+                // refusal already stops the model; its wiring is not read.
+                parsedNodes = ([], [], [], nil)
+            }
+            let (nodes, modes, refusals, scalar) = parsedNodes
+            if let scalar { spec.kind = scalar }
             if entry["inbound_nodes"]?.arrayValue?.first?.arrayValue != nil { listForm = true }
             spec.inboundNodes = nodes
             spec.callTraining = modes
@@ -124,7 +133,7 @@ public enum ModelConfigParser {
             layers.append(spec)
         }
         let names = Set(layers.map(\.name))
-        for layer in layers {
+        for layer in layers where layer.kind != .unsupported || nested[layer.name] != nil {
             for ref in layer.inboundNodes.joined() where !names.contains(ref.layer) {
                 throw Failure("layer '\(layer.name)' takes input from unknown layer '\(ref.layer)'")
             }
@@ -178,10 +187,11 @@ public enum ModelConfigParser {
     /// as `fit`, `evaluate` and `predict` do (`operation_fn` in keras/src/models/functional.py).
     /// Any other non-null call argument would change what the layer computes: refused by name.
     private static func inboundNodes(_ nodes: JSONValue?, layer spec: LayerSpec) throws
-        -> (nodes: [[TensorRef]], training: [Bool?], refusals: [ConfigRefusal]) {
-        guard let nodes = nodes?.arrayValue else { return ([], [], []) }
+        -> (nodes: [[TensorRef]], training: [Bool?], refusals: [ConfigRefusal], scalar: LayerKind?) {
+        guard let nodes = nodes?.arrayValue else { return ([], [], [], nil) }
         let layer = spec.name
         var refusals: [ConfigRefusal] = []
+        var scalar: LayerKind?
         func readKwargs(_ kwargs: JSONValue?, explicitTraining: Bool) -> Bool? {
             var training: Bool?
             for (key, value) in kwargs?.objectValue ?? [] where !value.isNull {
@@ -215,9 +225,23 @@ public enum ModelConfigParser {
                 }
             }
             try args.forEach(collect)
+            // Keras 3 writes `x + 3.0` on a symbolic tensor as an operation of the merge's class
+            // name (`keras.src.ops.numpy.Add`) called on the tensor and a number.
+            let numbers = args.compactMap(\.doubleValue)
+            if case .merge(let operation) = spec.kind, !numbers.isEmpty {
+                guard refs.count == 1, numbers.count == 1, args.count == 2, operation != .average else {
+                    refusals.append(ConfigRefusal(scope: "layer '\(layer)' (\(spec.className))", key: "call arguments",
+                                                  value: .array(args.filter { $0.doubleValue != nil })))
+                    return refs
+                }
+                scalar = .scalar(operation, constant: numbers[0], tensorFirst: args[0].doubleValue == nil)
+            } else if !numbers.isEmpty {
+                refusals.append(ConfigRefusal(scope: "layer '\(layer)' (\(spec.className))", key: "call arguments",
+                                              value: .array(args.filter { $0.doubleValue != nil })))
+            }
             return refs
         }
-        return (parsed, modes, refusals)
+        return (parsed, modes, refusals, scalar)
     }
 
     /// `input_layers`/`output_layers`: a list of [name, node, tensor], or (Keras 3, one tensor) just one.

@@ -155,6 +155,9 @@ public enum LayerKind: Equatable, Sendable {
     case merge(MergeOperation)
     /// Concatenate along `axis`, counted as Keras does (the batch is axis 0, -1 the last).
     case concatenate(axis: Int)
+    /// Keras 3's operation on a tensor and a number (`x + 3.0`, `x * (1 / 6)`), written with the
+    /// merge's class name; `tensorFirst`: the tensor is the left operand.
+    case scalar(MergeOperation, constant: Double, tensorFirst: Bool)
     case batchNormalization(BatchNormalizationSpec)
     /// ReLU, LeakyReLU, ELU, Softmax layers.
     case activationLayer(ActivationLayerSpec)

@@ -195,6 +195,10 @@ struct Graph {
         switch spec.kind {
         case .merge(let operation):
             return .merge(try MergeLayer(name: spec.name, operation: operation, inputShapes: inputShapes))
+        case .scalar(let operation, let constant, let tensorFirst):
+            guard inputShapes.count == 1 else { throw NetworkError(layer: spec.name, "takes \(inputShapes.count) tensors and a number; it takes one tensor") }
+            return .single(ScalarOperationLayer(name: spec.name, operation: operation, constant: constant,
+                                                tensorFirst: tensorFirst, inputShape: inputShapes[0]))
         case .concatenate(let axis):
             return .merge(try ConcatenateLayer(name: spec.name, axis: axis, inputShapes: inputShapes))
         case .input(let batchShape):
@@ -217,7 +221,7 @@ struct Graph {
             return .single(try makeNormalizationFamilyLayer(spec, inputShape: shape, store: store)!)
         case .spatial(let s): return .single(try makeSpatialLayer(s, spec: spec, inputShape: shape, store: store))
         case .unsupported: throw NetworkError(layer: spec.name, "\(spec.className) is not a layer Relapse computes")
-        case .input, .merge, .concatenate: fatalError("handled above")
+        case .input, .merge, .concatenate, .scalar: fatalError("handled above")
         }
     }
 }

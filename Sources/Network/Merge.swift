@@ -268,3 +268,60 @@ final class ConcatenateLayer: MergingLayer {
         return result
     }
 }
+
+/// Keras 3's operation on a tensor and a number, in float32 as TensorFlow computes it (the
+/// number converted to float32): `x + c`, `x - c` or `c - x`, `x * c`, `max(x, c)`, `min(x, c)`.
+/// Gradients as TensorFlow's: `maximum(a, b)` passes to a where a >= b, `minimum` where a <= b.
+final class ScalarOperationLayer: NetworkLayer {
+    let name: String
+    let outputShape: [Int]
+    let operation: MergeOperation
+    let constant: Float
+    let tensorFirst: Bool
+    var output = Tensor(zeros: [0])
+    private var gradInput = Tensor(zeros: [0])
+
+    init(name: String, operation: MergeOperation, constant: Double, tensorFirst: Bool, inputShape: [Int]) {
+        self.name = name
+        self.operation = operation
+        self.constant = Float(constant)
+        self.tensorFirst = tensorFirst
+        self.outputShape = inputShape
+    }
+
+    func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {
+        output.ensureShape(input.shape)
+        let c = constant, first = tensorFirst, op = operation, n = input.count
+        input.withPointer { x in output.withMutablePointer { y in
+            for i in 0..<n {
+                switch op {
+                case .add: y[i] = first ? x[i] + c : c + x[i]
+                case .subtract: y[i] = first ? x[i] - c : c - x[i]
+                case .multiply: y[i] = first ? x[i] * c : c * x[i]
+                case .maximum: y[i] = first ? (x[i] >= c ? x[i] : c) : (c >= x[i] ? c : x[i])
+                case .minimum: y[i] = first ? (x[i] <= c ? x[i] : c) : (c <= x[i] ? c : x[i])
+                case .average: y[i] = (x[i] + c) / 2
+                }
+            }
+        } }
+    }
+
+    func backward(input: Tensor, gradOutput: Tensor, skipActivation: Bool, needInputGradient: Bool) -> Tensor? {
+        guard needInputGradient else { return nil }
+        gradInput.ensureShape(gradOutput.shape)
+        let c = constant, first = tensorFirst, op = operation, n = gradOutput.count
+        input.withPointer { x in gradOutput.withPointer { g in gradInput.withMutablePointer { dx in
+            for i in 0..<n {
+                switch op {
+                case .add: dx[i] = g[i]
+                case .subtract: dx[i] = first ? g[i] : -g[i]
+                case .multiply: dx[i] = g[i] * c
+                case .maximum: dx[i] = (first ? x[i] >= c : !(c >= x[i])) ? g[i] : 0
+                case .minimum: dx[i] = (first ? x[i] <= c : !(c <= x[i])) ? g[i] : 0
+                case .average: dx[i] = g[i] / 2
+                }
+            }
+        } } }
+        return gradInput
+    }
+}

@@ -21,6 +21,7 @@ func layerSpec(_ name: String, _ kind: LayerKind, from: String?, config: JSONVal
     case .dropout: cls = "Dropout"
     case .merge(let operation): cls = operation.rawValue
     case .concatenate: cls = "Concatenate"
+    case .scalar(let operation, _, _): cls = operation.rawValue
     case .batchNormalization: cls = "BatchNormalization"
     case .activationLayer: cls = "ReLU"
     case .prelu: cls = "PReLU"
