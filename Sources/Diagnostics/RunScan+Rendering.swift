@@ -1,5 +1,6 @@
 import Foundation
 import KerasFile
+import Training
 
 extension RunScan {
     /// A table per checkpoint, then what went wrong first and where to resume from.
@@ -34,6 +35,16 @@ extension RunScan {
         lines.append("First loss jump:  " + describeJump())
         lines.append("First NaN/Inf:    " + (firstNaNEpoch.map { "epoch \($0)" } ?? "none"))
         lines.append("First explosion:  " + describeExplosion())
+        if symptoms.isEmpty {
+            lines.append("Symptoms:         none of the \(Symptoms.all.count) rules held (docs/DIAGNOSIS.md)")
+        } else {
+            lines.append("Symptoms (docs/DIAGNOSIS.md; epochs where each rule held, and what it said first):")
+            let width = symptoms.map(\.name.count).max() ?? 0
+            for symptom in symptoms {
+                lines.append("  " + symptom.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                             + "  epochs \(symptom.epochRanges): \(symptom.firstDetail)")
+            }
+        }
         if let healthy = lastHealthy {
             lines.append("Last healthy:     epoch \(healthy.epoch), \(healthy.file)")
             if verdict != .ok { lines.append("Resume from it:   relapse resume \(healthy.file) --epochs N [--epsilon ... | --loss ... | --optimizer ...]") }
@@ -85,6 +96,12 @@ extension RunScan {
             ("first_jump_epoch", F.json(firstJumpEpoch)), ("first_nan_epoch", F.json(firstNaNEpoch)),
             ("first_explosion_epoch", F.json(firstExplosionEpoch)),
             ("last_healthy_epoch", F.json(lastHealthy?.epoch)),
+            ("first_problem_epoch", F.json(firstProblemEpoch)),
+            ("symptoms", .array(symptoms.map { symptom in
+                .object([("name", .string(symptom.name)), ("first_epoch", .int(symptom.firstEpoch)),
+                         ("epochs", .array(symptom.epochs.map { .int($0) })), ("first_detail", .string(symptom.firstDetail)),
+                         ("definition", .string(symptom.definition)), ("source", .string(symptom.source))])
+            })),
             ("last_healthy_file", lastHealthy.map { .string($0.file) } ?? .null),
             ("history", .array(history.map { row in
                 .object([("epoch", .int(row.epoch)), ("loss", F.json(row.values["loss"])), ("val_loss", F.json(row.values["val_loss"]))])

@@ -31,6 +31,16 @@ public struct RunState: Codable, Equatable, Sendable {
     public var history: [HistoryRow]
     /// Hyperparameter changes made on resume, with the first epoch they applied to.
     public var changes: [Change]
+    /// Batches passed over without a step (`--skip-batches A:B`), as inclusive ranges of global
+    /// batch numbers: epoch e's batch b is (e - 1) x batches per epoch + b. Absent in older checkpoints.
+    public var skipBatches: [[Int64]]?
+    /// `direct` when every convolution runs im2col + GEMM (`--convolution direct`); absent: the fastest.
+    public var convolution: String?
+
+    /// Whether global batch `number` is to be skipped.
+    public func skips(batch number: Int64) -> Bool {
+        skipBatches?.contains { $0.count == 2 && $0[0] <= number && number <= $0[1] } ?? false
+    }
 
     public struct Validation: Codable, Equatable, Sendable {
         public var split: Double?
