@@ -224,21 +224,15 @@ public struct RunScan: Sendable {
             history.filter { $0.epoch <= rise.firstEpoch }.suffix((rules.first { $0.name == "sustained-rise" } as? SustainedRise)?.epochs ?? 3).first?.epoch ?? rise.firstEpoch
         }
         firstProblemEpoch = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch, riseStart].compactMap { $0 }.min()
-        let cutoff = firstProblemEpoch.map { Self.bottomOfClimb(before: $0, history: history) } ?? .max
+        let cutoff = firstProblemEpoch.map { Self.bestBefore($0, history: history) } ?? .max
         lastHealthy = epochs.last { $0.epoch <= cutoff && $0.nanCount + $0.infCount == 0 }
     }
 
-    /// The epoch where the loss last stopped falling before `problem`: from the epoch before it,
-    /// back while the loss before is lower (the climb into the problem), so a replay from there
-    /// contains the whole climb.
-    static func bottomOfClimb(before problem: Int, history: [HistoryRow]) -> Int {
-        let rows = history.filter { $0.epoch < problem }.sorted { $0.epoch < $1.epoch }
-        guard var index = rows.indices.last else { return problem - 1 }
-        while index > rows.startIndex, let now = rows[index].values["loss"], let before = rows[index - 1].values["loss"],
-              before.isFinite, now.isFinite, before < now {
-            index -= 1
-        }
-        return rows[index].epoch
+    /// The epoch of the best loss before `problem` (the reference the spike rule measures it
+    /// against), so a replay from there holds the whole climb; `problem - 1` without a history.
+    static func bestBefore(_ problem: Int, history: [HistoryRow]) -> Int {
+        history.filter { $0.epoch < problem }.compactMap { row in row.values["loss"].map { (row.epoch, $0) } }
+            .filter { $0.1.isFinite }.min { $0.1 < $1.1 }?.0 ?? problem - 1
     }
 }
 
