@@ -100,7 +100,7 @@ public struct BisectReport {
             [String(r.batch), String(global(r)), F.number(r.loss), F.number(r.signals.gradNorm),
              F.number(r.signals.adamUpdateRMS), F.number(maxRatio(r)), r.batch == named?.batch ? "<-" : ""]
         }
-        lines += F.table(["batch", "global", "loss", "grad_norm", "adam_update_rms", "max update ratio", ""], rows, right: [0, 1, 2, 3, 4, 5])
+        lines += F.table(["batch", "global", "loss", "grad_norm", "adam_update_rms", "max update ratio", ""], rows, right: [1, 2, 3, 4, 5])
         lines.append("")
         if let r = firstSpike {
             lines.append("First spiking batch: \(r.batch) of epoch \(epoch) (global batch \(global(r))): loss \(F.number(r.loss)), grad_norm \(F.number(r.signals.gradNorm)), Adam update RMS \(F.number(r.signals.adamUpdateRMS))")

@@ -167,10 +167,13 @@ extension ReplayReport {
     /// The branches' loss curves over the original's, on a log scale, the fork and the
     /// original's symptom marked.
     public func svg() -> String {
-        var series = [RunPlot.Series(name: "original", points: original.rows.compactMap { r in r.values["loss"].map { (r.epoch, $0) } })]
-        for b in branches {
-            series.append(RunPlot.Series(name: b.name, points: b.rows.compactMap { r in r.values["loss"].map { (r.epoch, $0) } }))
+        // Every curve starts at the fork, where all share the original's loss.
+        let fork = RunHistory.read(directory: run).first { $0.epoch == fromEpoch }?.values["loss"].map { [(fromEpoch, $0)] } ?? []
+        func points(_ b: Branch) -> [(epoch: Int, value: Double)] {
+            fork + b.rows.compactMap { r in r.values["loss"].map { (r.epoch, $0) } }
         }
+        var series = [RunPlot.Series(name: "original", points: points(original))]
+        for b in branches { series.append(RunPlot.Series(name: b.name, points: points(b))) }
         var markers: [(String, Int, String)] = [("fork: epoch \(fromEpoch)", fromEpoch, "#555555")]
         if let e = originalSymptomEpoch { markers.append(("original \(symptom): epoch \(e)", e, "#d62728")) }
         return RunPlot.overlay(title: "relapse replay: \(run) from epoch \(fromEpoch)", panelTitle: "loss per branch (log scale)",
