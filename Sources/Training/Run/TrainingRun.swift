@@ -110,9 +110,13 @@ public final class TrainingRun {
                 state.bestValue = monitored
                 state.bestEpoch = epoch
             }
+            // A symptom named by stopOn ends the run after this epoch, whose checkpoint is then always written.
+            let stopHit = stopOn.isEmpty ? nil : Symptoms.all.filter { stopOn.contains($0.name) }
+                .lazy.compactMap { rule in rule.check(self.state.history[...]).map { SymptomFinding(symptom: rule.name, epoch: epoch, detail: $0) } }
+                .first
             let model = try Checkpoint.model(template: template, trainer: trainer, state: state, loss: state.loss)
             var saved: String?
-            if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil {
+            if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil || stopHit != nil {
                 saved = directory + "/" + Self.checkpointName(epoch)
                 try model.write(to: saved!)
                 summary.lastCheckpoint = saved
@@ -124,10 +128,8 @@ public final class TrainingRun {
             // Each symptom gets a line when it starts (docs/DIAGNOSIS.md); one named by stopOn ends the run.
             let onsets = Symptoms.onsets(state.history)
             for finding in onsets { reporter?.note("symptom: \(finding.symptom) from epoch \(epoch): \(finding.detail)") }
-            if !stopOn.isEmpty, let hit = Symptoms.all.filter({ stopOn.contains($0.name) })
-                .compactMap({ rule in rule.check(state.history[...]).map { SymptomFinding(symptom: rule.name, epoch: epoch, detail: $0) } })
-                .first {
-                summary.stoppedOnSymptom = hit
+            if let stopHit {
+                summary.stoppedOnSymptom = stopHit
                 break
             }
             if stopOnNonFinite, summary.nonFinite != nil { break }
