@@ -77,6 +77,50 @@ public enum RunPlot {
         return out.joined(separator: "\n") + "\n"
     }
 
+    /// One panel of series against epochs on a log scale, with labelled vertical markers
+    /// (`relapse replay`'s overlay of branch loss curves). The first series is drawn dashed.
+    public static func overlay(title: String, panelTitle: String, series: [Series], markers: [(String, Int, String)],
+                               firstEpoch: Int? = nil) -> String {
+        let top = 60.0, bottom = 560.0
+        let allEpochs = series.flatMap { $0.points.map(\.epoch) } + markers.map(\.1) + (firstEpoch.map { [$0] } ?? [])
+        let first = allEpochs.min() ?? 0, last = max(allEpochs.max() ?? 1, first + 1)
+        func x(_ epoch: Int) -> Double { left + (right - left) * Double(epoch - first) / Double(last - first) }
+        let values = series.flatMap { $0.points.map(\.value) }.filter { $0.isFinite && $0 > 0 }
+        var low = log10(values.min() ?? 0.1), high = log10(values.max() ?? 1)
+        if high - low < 1 { low -= 0.5; high += 0.5 }
+        func y(_ v: Double) -> Double { bottom - (bottom - top) * (log10(v) - low) / (high - low) }
+        var out = [##"<?xml version="1.0" encoding="UTF-8"?>"##,
+                   ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(width))" height="\##(Int(bottom + 60))" viewBox="0 0 \##(Int(width)) \##(Int(bottom + 60))" font-family="sans-serif" font-size="12">"##,
+                   ##"<rect width="100%" height="100%" fill="white"/>"##,
+                   ##"<text x="\##(left)" y="24" font-size="15">\##(escape(title))</text>"##,
+                   ##"<text x="\##(left)" y="\##(top - 10)" font-size="13">\##(escape(panelTitle))</text>"##,
+                   ##"<rect x="\##(left)" y="\##(top)" width="\##(right - left)" height="\##(bottom - top)" fill="none" stroke="#999"/>"##]
+        for exponent in Int(low.rounded(.up))...max(Int(low.rounded(.up)), Int(high.rounded(.down))) {
+            let yy = y(pow(10, Double(exponent)))
+            out.append(##"<line x1="\##(left)" y1="\##(f(yy))" x2="\##(right)" y2="\##(f(yy))" stroke="#eee"/>"##)
+            out.append(##"<text x="\##(left - 6)" y="\##(f(yy + 4))" text-anchor="end">1e\##(exponent)</text>"##)
+        }
+        for epoch in ticks(first, last) {
+            out.append(##"<text x="\##(f(x(epoch)))" y="\##(bottom + 16)" text-anchor="middle">\##(epoch)</text>"##)
+        }
+        for (i, s) in series.enumerated() {
+            let color = i == 0 ? "#000000" : palette[(i - 1) % palette.count]
+            let dash = i == 0 ? ##" stroke-dasharray="5,3""## : ""
+            out.append(##"<path data-series="\##(escape(s.name))" d="\##(pathData(s, x: x, y: y))" fill="none" stroke="\##(color)" stroke-width="1.8"\##(dash)/>"##)
+            let ly = top + 14 + Double(i) * 18
+            out.append(##"<line x1="\##(right + 15)" y1="\##(ly)" x2="\##(right + 40)" y2="\##(ly)" stroke="\##(color)" stroke-width="2"\##(dash)/>"##)
+            out.append(##"<text x="\##(right + 46)" y="\##(ly + 4)">\##(escape(s.name))</text>"##)
+        }
+        for (i, (label, epoch, color)) in markers.enumerated() {
+            let xx = f(x(epoch))
+            out.append(##"<line x1="\##(xx)" y1="\##(top)" x2="\##(xx)" y2="\##(bottom)" stroke="\##(color)" stroke-dasharray="6,4" stroke-width="1.2"/>"##)
+            out.append(##"<text x="\##(xx)" y="\##(top + 14 + Double(i) * 14)" fill="\##(color)" dx="4">\##(escape(label))</text>"##)
+        }
+        out.append(##"<text x="\##((left + right) / 2)" y="\##(bottom + 40)" text-anchor="middle">epoch</text>"##)
+        out.append("</svg>")
+        return out.joined(separator: "\n") + "\n"
+    }
+
     /// A NaN, infinite or non-positive value (no place on a log axis) breaks the line.
     static func pathData(_ series: Series, x: (Int) -> Double, y: (Double) -> Double) -> String {
         var parts: [String] = []

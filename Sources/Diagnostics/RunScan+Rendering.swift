@@ -1,5 +1,6 @@
 import Foundation
 import KerasFile
+import Training
 
 extension RunScan {
     /// A table per checkpoint, then what went wrong first and where to resume from.
@@ -34,6 +35,17 @@ extension RunScan {
         lines.append("First loss jump:  " + describeJump())
         lines.append("First NaN/Inf:    " + (firstNaNEpoch.map { "epoch \($0)" } ?? "none"))
         lines.append("First explosion:  " + describeExplosion())
+        if symptoms.isEmpty {
+            lines.append("Symptoms:         none of the \(Symptoms.all.count) rules held (docs/DIAGNOSIS.md)")
+        } else {
+            lines.append("Symptoms (docs/DIAGNOSIS.md; epochs where each rule held, and what it said first):")
+            let width = symptoms.map(\.name.count).max() ?? 0
+            for symptom in symptoms {
+                lines.append("  " + symptom.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                             + "  epochs \(symptom.epochRanges): \(symptom.firstDetail)")
+            }
+        }
+        lines += signalsBeforeProblem()
         if let healthy = lastHealthy {
             lines.append("Last healthy:     epoch \(healthy.epoch), \(healthy.file)")
             if verdict != .ok { lines.append("Resume from it:   relapse resume \(healthy.file) --epochs N [--epsilon ... | --loss ... | --optimizer ...]") }
@@ -42,6 +54,27 @@ extension RunScan {
         }
         lines.append("Verdict: \(verdict.rawValue)")
         return lines.joined(separator: "\n")
+    }
+
+    /// The signals the symptom rules read, from the last healthy epoch to two epochs past the
+    /// first problem: what the run said on its way into it (history.csv has them all).
+    func signalsBeforeProblem() -> [String] {
+        typealias F = ReportFormatting
+        guard let problem = firstProblemEpoch, let healthy = lastHealthy?.epoch else { return [] }
+        let rows = history.filter { $0.epoch >= healthy && $0.epoch <= problem + 2 }
+        let keys = ["loss", "grad_norm", "grad_norm_max", "adam_update_rms", "adam_update_rms_max", "adam_max_update_ratio",
+                    "adam_sqrt_vhat_p1", "adam_eps_dominated", "saturated_fraction", "weight_norm"]
+            .filter { key in rows.contains { $0.values[key] != nil } }
+        guard rows.count > 1, !keys.isEmpty else { return [] }
+        var lines = ["Signals from the last healthy epoch into the first problem (epoch \(problem)):"]
+        let ratioKeys = Set(rows.flatMap { $0.values.keys.filter { $0.hasPrefix("update_ratio/") } })
+        let table = rows.map { row -> [String] in
+            let largestRatio = ratioKeys.compactMap { row.values[$0] }.max()
+            return [String(row.epoch)] + keys.map { F.number(row.values[$0]) } + (ratioKeys.isEmpty ? [] : [F.number(largestRatio)])
+        }
+        let header = ["epoch"] + keys + (ratioKeys.isEmpty ? [] : ["max update_ratio"])
+        lines += F.table(header, table, right: Set(1..<header.count)).map { "  " + $0 }
+        return lines
     }
 
     private func describeJump() -> String {
@@ -85,6 +118,15 @@ extension RunScan {
             ("first_jump_epoch", F.json(firstJumpEpoch)), ("first_nan_epoch", F.json(firstNaNEpoch)),
             ("first_explosion_epoch", F.json(firstExplosionEpoch)),
             ("last_healthy_epoch", F.json(lastHealthy?.epoch)),
+            ("first_problem_epoch", F.json(firstProblemEpoch)),
+            ("signals", .array(history.map { row in
+                .object([("epoch", .int(row.epoch))] + row.values.keys.sorted().map { ($0, F.json(row.values[$0])) })
+            })),
+            ("symptoms", .array(symptoms.map { symptom in
+                .object([("name", .string(symptom.name)), ("first_epoch", .int(symptom.firstEpoch)),
+                         ("epochs", .array(symptom.epochs.map { .int($0) })), ("first_detail", .string(symptom.firstDetail)),
+                         ("definition", .string(symptom.definition)), ("source", .string(symptom.source))])
+            })),
             ("last_healthy_file", lastHealthy.map { .string($0.file) } ?? .null),
             ("history", .array(history.map { row in
                 .object([("epoch", .int(row.epoch)), ("loss", F.json(row.values["loss"])), ("val_loss", F.json(row.values["val_loss"]))])

@@ -49,11 +49,16 @@ public struct RunScan: Sendable {
     public var firstJumpEpoch: Int?
     public var firstNaNEpoch: Int?
     public var firstExplosionEpoch: Int?
+    /// The earliest of the first jump, NaN, explosion and the start of a sustained rise.
+    public var firstProblemEpoch: Int?
     /// The last checkpoint before the first problem (the last one when there is none).
     public var lastHealthy: Epoch?
     /// When the folder is a branch (a resume written to its own folder): where it forked. Its
     /// first checkpoint's growth is measured against that parent checkpoint.
     public var branch: BranchRecord?
+    /// Each symptom rule that held at some epoch of the history (docs/DIAGNOSIS.md), in
+    /// `Symptoms.all`'s order.
+    public var symptoms: [SymptomSummary] = []
     /// Branch folders inside this run's folder (`from-0002-lr0.05`, ...): their checkpoints
     /// are theirs, not this run's; `relapse scan` on each reads it.
     public var branches: [(folder: String, record: BranchRecord)] = []
@@ -173,20 +178,35 @@ public struct RunScan: Sendable {
         return a.isNaN || b.isNaN ? .nan : pick(a, b)
     }
 
-    /// Marks jumps, NaN/Inf and explosions, and finds the checkpoint to resume from.
-    private mutating func diagnose() {
-        var best: Double?
-        var jumps = Set<Int>(), nonFiniteLoss = Set<Int>()
-        for row in history {
-            guard let loss = row.values["loss"] else { continue }
-            if !loss.isFinite {
-                nonFiniteLoss.insert(row.epoch)
-                if best != nil { jumps.insert(row.epoch) }
-                continue
+    /// The rules scan applies: `Symptoms.all` with the spike and explosion thresholds of `options`.
+    public var rules: [any SymptomRule] {
+        Symptoms.all.map { rule in
+            if var spike = rule as? Spike {
+                spike.factor = options.jumpFactor
+                spike.minimumRise = options.jumpMinimum
+                return spike
             }
-            if let b = best, loss >= b * options.jumpFactor, loss - b >= options.jumpMinimum { jumps.insert(row.epoch) }
-            best = min(best ?? loss, loss)
+            if var explosion = rule as? Explosion {
+                explosion.ratio = options.explosion.normRatio
+                return explosion
+            }
+            return rule
         }
+    }
+
+    /// Marks jumps (the spike rule), NaN/Inf and explosions, evaluates every symptom rule, and
+    /// finds the checkpoint to resume from.
+    private mutating func diagnose() {
+        let rules = self.rules
+        let findings = Symptoms.evaluate(history, rules: rules)
+        symptoms = rules.compactMap { rule in
+            let hits = findings.filter { $0.symptom == rule.name }
+            guard let first = hits.first else { return nil }
+            return SymptomSummary(name: rule.name, epochs: hits.map(\.epoch), firstDetail: first.detail,
+                                  definition: rule.definition, source: rule.source)
+        }
+        let jumps = Set(findings.filter { $0.symptom == "spike" }.map(\.epoch))
+        let nonFiniteLoss = Set(history.filter { !($0.values["loss"]?.isFinite ?? true) }.map(\.epoch))
         for i in epochs.indices {
             var flags: [String] = []
             if jumps.contains(epochs[i].epoch) { flags.append("jump") }
@@ -200,7 +220,41 @@ public struct RunScan: Sendable {
         let nanCheckpoints = epochs.filter { $0.nanCount + $0.infCount > 0 }.map(\.epoch)
         firstNaNEpoch = (nanCheckpoints + Array(nonFiniteLoss)).min()
         firstExplosionEpoch = epochs.first { $0.flags.contains("explosion") }?.epoch
-        let firstProblem = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch].compactMap { $0 }.min()
-        lastHealthy = epochs.last { $0.epoch < (firstProblem ?? .max) && $0.nanCount + $0.infCount == 0 }
+        let riseStart = symptoms.first { $0.name == "sustained-rise" }.map { rise in
+            history.filter { $0.epoch <= rise.firstEpoch }.suffix((rules.first { $0.name == "sustained-rise" } as? SustainedRise)?.epochs ?? 3).first?.epoch ?? rise.firstEpoch
+        }
+        firstProblemEpoch = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch, riseStart].compactMap { $0 }.min()
+        let cutoff = firstProblemEpoch.map { Self.bestBefore($0, history: history) } ?? .max
+        lastHealthy = epochs.last { $0.epoch <= cutoff && $0.nanCount + $0.infCount == 0 }
+    }
+
+    /// The epoch of the best loss before `problem` (the reference the spike rule measures it
+    /// against), so a replay from there holds the whole climb; `problem - 1` without a history.
+    static func bestBefore(_ problem: Int, history: [HistoryRow]) -> Int {
+        history.filter { $0.epoch < problem }.compactMap { row in row.values["loss"].map { (row.epoch, $0) } }
+            .filter { $0.1.isFinite }.min { $0.1 < $1.1 }?.0 ?? problem - 1
+    }
+}
+
+/// One symptom over a run: the epochs it held at, what it said first, and its rule.
+public struct SymptomSummary: Sendable {
+    public var name: String
+    public var epochs: [Int]
+    public var firstDetail: String
+    public var definition: String
+    public var source: String
+    public var firstEpoch: Int { epochs[0] }
+
+    /// `35-37, 40`: the epochs as runs of consecutive numbers.
+    public var epochRanges: String {
+        var parts: [String] = []
+        var start = epochs[0], previous = epochs[0]
+        for epoch in epochs.dropFirst() + [Int.min] {
+            if epoch == previous + 1 { previous = epoch; continue }
+            parts.append(start == previous ? "\(start)" : "\(start)-\(previous)")
+            start = epoch
+            previous = epoch
+        }
+        return parts.joined(separator: ", ")
     }
 }

@@ -10,7 +10,7 @@ import Training
 struct Relapse: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load, train, resume and diagnose Keras models whose training fell apart.",
-        subcommands: [Inspect.self, Resave.self, Convert.self, Train.self, Resume.self, Predict.self, MakeData.self, Diff.self, Scan.self])
+        subcommands: [Inspect.self, Resave.self, Convert.self, Train.self, Resume.self, Predict.self, MakeData.self, Diff.self, Scan.self, Replay.self, Bisect.self])
 }
 
 /// Runs a command body; any failure becomes one line on stderr and exit status 2, so bad

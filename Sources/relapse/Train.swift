@@ -100,6 +100,8 @@ func branchName(fork: Int, data: DataFlags, hyperparameters h: HyperparameterFla
     if let nesterov = h.nesterov { parts.append(nesterov ? "nesterov" : "no-nesterov") }
     if let loss = h.loss { parts.append(loss) }
     if let semantics = h.lossSemantics { parts.append(semantics) }
+    if let range = h.skipRange { parts.append("skip\(range.lowerBound)-\(range.upperBound)") }
+    if let convolution = h.convolution { parts.append(convolution) }
     if let batchSize = h.batchSize { parts.append("batch\(batchSize)") }
     if let seed = h.seed { parts.append("seed\(seed)") }
     if h.noShuffle { parts.append("no-shuffle") }
@@ -149,7 +151,7 @@ func execute(_ training: TrainingRun, flags: RunFlags, directory: String, start:
     }
     let summary = try training.run(epochs: flags.epochs, directory: directory, start: start, overwrite: flags.overwrite,
                                    branch: branch, saveEvery: flags.saveEvery,
-                                   stopOnNonFinite: flags.stopOnNan, reporter: ConsoleReporter())
+                                   stopOnNonFinite: flags.stopOnNan, stopOn: Set(flags.stopOn), reporter: ConsoleReporter())
     let last = summary.lastCheckpoint ?? "none"
     if let (epoch, batch) = summary.nonFinite {
         print(nonFiniteReport(epoch: epoch, batch: batch, summary: summary, stopped: flags.stopOnNan))
@@ -159,5 +161,9 @@ func execute(_ training: TrainingRun, flags: RunFlags, directory: String, start:
         throw ExitCode(130)
     }
     print("trained \(summary.epochsDone) epochs in \(directory) at \(Int(summary.imagesPerSecond.rounded())) images/s; last checkpoint \(last)")
+    if let hit = summary.stoppedOnSymptom {
+        print("stopped: \(hit.symptom) at epoch \(hit.epoch) (--stop-on \(hit.symptom)): \(hit.detail)")
+        throw ExitCode(1)
+    }
     if flags.stopOnNan, summary.nonFinite != nil { throw ExitCode(1) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Kernels
 import Training
 
 /// Where the training data come from (any one of them) and the validation data.
@@ -82,6 +83,20 @@ struct HyperparameterFlags: ParsableArguments {
     @Option(help: "Loss math of a Keras version: keras2.2, tf.keras, keras3 (JAX/PyTorch), keras3-tensorflow. Default: the file's own.")
     var lossSemantics: String?
 
+    @Option(help: ArgumentHelp("Pass over global batches A to B (1-based, counted over the whole run: epoch e's batch b is (e - 1) x batches per epoch + b) without a step, as large-model practice does around a loss spike.", valueName: "A:B"))
+    var skipBatches: String?
+
+    @Option(help: "Convolution algorithm: fastest (FFT/Winograd where they save work; the default) or direct (im2col + GEMM everywhere, ~10x smaller float32 rounding).")
+    var convolution: String?
+
+    /// `--skip-batches A:B` as a range (validated).
+    var skipRange: ClosedRange<Int64>? {
+        guard let skipBatches else { return nil }
+        let parts = skipBatches.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = Int64(parts[0]), let b = Int64(parts[1]), a >= 1, b >= a else { return nil }
+        return a...b
+    }
+
     func validate() throws {
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let lossSemantics, LossSemantics(rawValue: lossSemantics) == nil {
@@ -106,6 +121,10 @@ struct HyperparameterFlags: ParsableArguments {
             if let value, !(value.isFinite && valid(value)) { throw ValidationError("\(name) must be a finite number \(wanted)") }
         }
         if clipnorm != nil && globalClipnorm != nil { throw ValidationError("give --clipnorm or --global-clipnorm, not both") }
+        if skipBatches != nil && skipRange == nil { throw ValidationError("--skip-batches takes A:B, two batch numbers with 1 <= A <= B") }
+        if let convolution, ConvolutionChoice(rawValue: convolution) == nil {
+            throw ValidationError("--convolution must be one of \(ConvolutionChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func apply(to options: inout TrainingOptions) {
@@ -117,6 +136,8 @@ struct HyperparameterFlags: ParsableArguments {
         }
         options.loss = loss
         options.lossSemantics = lossSemantics.flatMap(LossSemantics.init(rawValue:))
+        options.skipBatches = skipRange
+        options.convolution = convolution.flatMap(ConvolutionChoice.init(rawValue:))
         let settings: [(String, ConfigValue?)] = [
             ("learning_rate", learningRate.map(ConfigValue.double)), ("epsilon", epsilon.map(ConfigValue.double)),
             ("beta_1", beta1.map(ConfigValue.double)), ("beta_2", beta2.map(ConfigValue.double)),
@@ -143,6 +164,9 @@ struct RunFlags: ParsableArguments {
     @Flag(help: "Stop at the first NaN or infinite loss, like Keras's TerminateOnNaN; checkpoints are kept.")
     var stopOnNan = false
 
+    @Option(help: ArgumentHelp("Stop after the epoch where this symptom holds (its checkpoint is written); repeatable. Symptoms: \(Symptoms.names.joined(separator: ", ")) (docs/DIAGNOSIS.md).", valueName: "symptom"))
+    var stopOn: [String] = []
+
     @Flag(help: "Replace what is in the checkpoint folder: another run's files (train, or resume into another folder), or the checkpoints after the one resumed from (resume --checkpoints into its own folder). Without it, runs never overwrite each other.")
     var overwrite = false
 
@@ -152,6 +176,9 @@ struct RunFlags: ParsableArguments {
     func validate() throws {
         if epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if saveEvery <= 0 { throw ValidationError("--save-every must be positive") }
+        for name in stopOn where Symptoms.rule(named: name) == nil {
+            throw ValidationError("--stop-on: no symptom '\(name)'; symptoms: \(Symptoms.names.joined(separator: ", "))")
+        }
     }
 }
 

@@ -76,6 +76,29 @@ final class RunScanTests: XCTestCase {
         XCTAssertEqual(scan.epochs.last?.flags, ["jump"])
     }
 
+    /// The loss bottoms out at epoch 2, creeps up, then spikes at 5: the last healthy checkpoint
+    /// is the best one before the spike (its reference), not the one right before it.
+    func testLastHealthyIsTheBestEpochBeforeTheSpikeAndSymptomsAreListed() throws {
+        let source = directory + "/source"
+        try RunFixtures.train(5, into: source)
+        let run = directory + "/keras"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        for epoch in 1...5 {
+            try RunFixtures.doctor(source + "/" + TrainingRun.checkpointName(epoch), to: run + "/model_epoch_\(epoch).h5",
+                                   layer: "dense", dropRelapseState: true) { _ in }
+        }
+        try "epoch,loss\n0,0.9\n1,0.3\n2,0.35\n3,0.4\n4,0.9\n".write(toFile: run + "/training.log", atomically: true, encoding: .utf8)
+        let scan = try RunScan(directory: run)
+        XCTAssertEqual(scan.firstJumpEpoch, 5)
+        XCTAssertEqual(scan.firstProblemEpoch, 5)
+        XCTAssertEqual(scan.lastHealthy?.epoch, 2)
+        XCTAssertEqual(scan.symptoms.map(\.name), ["spike"])
+        XCTAssertEqual(scan.symptoms.first?.epochs, [5])
+        XCTAssertTrue(scan.text().contains("  spike  epochs 5: loss 0.9 >= 2 x best 0.3 (epoch 2)"), scan.text())
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(scan.json().serialized().utf8)) as? [String: Any])
+        XCTAssertEqual((json["symptoms"] as? [[String: Any]])?.first?["first_epoch"] as? Int, 5)
+    }
+
     func testJSONHasTheFirstEpochKeysAndEpochs() throws {
         try RunFixtures.train(2, into: directory)
         let text = try RunScan(directory: directory).json().serialized()

@@ -19,8 +19,10 @@ final class TrainingSignalsTests: XCTestCase {
     func testHistoryHasTheSignalColumns() throws {
         try RunFixtures.train(2, into: directory)
         let header = try String(contentsOfFile: directory + "/history.csv", encoding: .utf8).split(separator: "\n")[0]
-        XCTAssertEqual(header, "epoch,accuracy,adam_max_update_ratio,adam_sqrt_vhat_p1,grad_norm,grad_norm_max,loss,"
-                       + "norm/conv2d,norm/dense,saturated_fraction,val_accuracy,val_loss,weight_norm")
+        XCTAssertEqual(header, "epoch,accuracy,adam_eps_dominated,adam_max_update_ratio,adam_sqrt_vhat_p1,adam_update_rms,"
+                       + "adam_update_rms_max,chance_loss,dead_fraction/conv2d,dead_fraction_max,grad_norm,grad_norm/conv2d,"
+                       + "grad_norm/dense,grad_norm_first_kernel,grad_norm_last_kernel,grad_norm_max,loss,norm/conv2d,norm/dense,"
+                       + "saturated_fraction,update_ratio/conv2d,update_ratio/dense,val_accuracy,val_loss,weight_norm")
         for row in try history() {
             XCTAssertEqual(row.values["saturated_fraction"], 0, "an untrained model predicts near 0.5")
             XCTAssertGreaterThanOrEqual(row.values["grad_norm_max"]!, row.values["grad_norm"]!)
@@ -42,6 +44,57 @@ final class TrainingSignalsTests: XCTestCase {
         let expected = run.trainer.network.gradients.flatMap(\.data).map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
         XCTAssertEqual(recorded, expected, accuracy: expected * 1e-12)
         XCTAssertEqual(try history().first?.values["grad_norm_max"], recorded)
+    }
+
+    /// One batch per epoch: the per-layer gradient norms, update ratios and Adam's update RMS
+    /// of the one step, recomputed by hand from the same step.
+    func testPerLayerSignalsOfOneStep() throws {
+        var options = RunFixtures.options(validationSplit: nil, batchSize: 256)
+        options.shuffle = false
+        try RunFixtures.train(1, into: directory, options: options)
+        let row = try XCTUnwrap(try history().first?.values)
+
+        let run = try RunSetup.start(modelPath: RunFixtures.fixture("train-start-adam.h5"), options: options)
+        var (x, y) = run.training.makeBatchTensors(batchSize: 256)
+        run.training.batch(indices: 0..<256, x: &x, y: &y)
+        let before = run.trainer.network.trainableVariables.map(\.value.data)
+        try run.trainer.step(x: x, y: y)
+        let variables = run.trainer.network.trainableVariables
+        func squares(_ values: [Float]) -> Double { values.map { Double($0) * Double($0) }.reduce(0, +) }
+        for layer in ["conv2d", "dense"] {
+            let indices = variables.indices.filter { variables[$0].layerName == layer }
+            let gradient = indices.map { squares(variables[$0].gradient.data) }.reduce(0, +).squareRoot()
+            XCTAssertEqual(try XCTUnwrap(row["grad_norm/" + layer]), gradient, accuracy: gradient * 1e-12)
+            let delta = indices.map { i in squares(zip(variables[i].value.data, before[i]).map { $0 - $1 }) }.reduce(0, +)
+            let weight = indices.map { squares(before[$0]) }.reduce(0, +)
+            let ratio = (delta / weight).squareRoot()
+            XCTAssertEqual(try XCTUnwrap(row["update_ratio/" + layer]), ratio, accuracy: ratio * 1e-9)
+        }
+        let first = squares(variables[0].gradient.data).squareRoot(), last = squares(variables[2].gradient.data).squareRoot()
+        XCTAssertEqual(try XCTUnwrap(row["grad_norm_first_kernel"]), first, accuracy: first * 1e-12)
+        XCTAssertEqual(try XCTUnwrap(row["grad_norm_last_kernel"]), last, accuracy: last * 1e-12)
+        // After the first step v_hat = g^2, so g^2 / max(v_hat, eps^2) is 1 wherever |g| >= eps.
+        XCTAssertEqual(try XCTUnwrap(row["adam_update_rms"]), 1, accuracy: 1e-3)
+        XCTAssertEqual(row["adam_update_rms_max"], row["adam_update_rms"], "one step: the mean is the largest")
+        let share = try XCTUnwrap(row["dead_fraction/conv2d"])
+        XCTAssertTrue(share >= 0 && share <= 1)
+        XCTAssertEqual(row["dead_fraction_max"], share, "the only ReLU layer")
+    }
+
+    func testDeadUnitsAreThoseNeverPositive() {
+        // Two samples, four units: unit 0 positive once, unit 1 never (0 and -1), unit 2 never, unit 3 always.
+        let output = Tensor(shape: [2, 4], data: [1, 0, -2, 3, -1, -1, 0, 2])
+        XCTAssertEqual(DeadUnits.share(output), 0.5)
+    }
+
+    func testChanceLossIsTheLossOfPredictingTheLabelMean() {
+        // Labels 3:1 over two classes: the constant prediction (0.75, 0.25) has binary cross-entropy
+        // -(0.75 log 0.75 + 0.25 log 0.25), the entropy of the label distribution.
+        let labels = Tensor(shape: [4, 2], data: [1, 0, 1, 0, 1, 0, 0, 1])
+        let chance = try? XCTUnwrap(ChanceLoss.of(Loss(.binaryCrossentropy), semantics: .tfKeras, labels: labels, outputWidth: 2))
+        let entropy = -(0.75 * log(0.75) + 0.25 * log(0.25))
+        XCTAssertEqual(chance ?? 0, entropy, accuracy: 1e-6)
+        XCTAssertNil(ChanceLoss.of(Loss(.binaryCrossentropy, fromLogits: true), semantics: .tfKeras, labels: labels, outputWidth: 2))
     }
 
     func testSaturatedOutputsAreCounted() throws {

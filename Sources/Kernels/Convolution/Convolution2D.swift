@@ -33,12 +33,23 @@ extension Convolution2D {
     public var kernelCount: Int { geometry.patchSize * filters }
 }
 
+/// Which algorithm `makeConvolution2D` picks for the networks built from now on: the one with the
+/// least work (the default), or always the direct im2col + GEMM one, whose float32 rounding is
+/// ~10x smaller than the FFT's or Winograd's (`--convolution direct`: replays that ask whether
+/// rounding itself changes the outcome). Set before building a network, never during training.
+public enum ConvolutionChoice: String, Sendable, CaseIterable {
+    case fastest, direct
+
+    nonisolated(unsafe) public static var current = ConvolutionChoice.fastest
+}
+
 /// The algorithm with the least work for this shape: the FFT for large kernels on large
 /// outputs with few input channels (the seed's first layer), Winograd F(2, 4) when the output is
 /// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), the paired Winograd
 /// transform for other large stride-1 kernels (9/16), im2col + GEMM for everything else (3x3,
 /// strided).
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
+    if ConvolutionChoice.current == .direct { return Conv2DKernel(geometry: g, filters: filters) }
     // Dilated windows: only im2col gathers them (the transforms assume neighbouring taps).
     if g.isDilated { return Conv2DKernel(geometry: g, filters: filters) }
     let direct = g.positions * g.patchSize * filters

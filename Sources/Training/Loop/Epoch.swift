@@ -23,14 +23,31 @@ public struct BatchProgress: Sendable {
     public var runningLoss: Double
 }
 
+/// One trained batch as `relapse bisect` reports it: where it sits, which samples it held,
+/// its loss and the step's signals.
+public struct BatchReport: Sendable {
+    /// 1-based within the epoch.
+    public var batch: Int
+    /// The samples' indices in the training data (after any validation split), in batch order.
+    public var indices: [Int]
+    public var loss: Double
+    public var signals: BatchSignalValues
+}
+
 extension Trainer {
     /// Trains one epoch over `data` in the sample order `order`.
     /// - Parameters:
     ///   - shouldStop: asked before each batch; true ends the epoch early (marked interrupted).
     ///   - stopOnNonFinite: end the epoch after the first batch whose loss is NaN or infinite.
+    ///   - skip: asked with each batch's 1-based number in the epoch; true passes over its samples
+    ///     without a step (`--skip-batches`). Skipped batches count in `batches`, not in the loss.
+    ///   - observe: called after each trained batch with what it did (`relapse bisect`).
+    ///   - reference: a fixed batch whose ReLU outputs give the dead-unit shares (epoch end).
     public func trainEpoch(_ data: Dataset, order: [Int], batchSize: Int, stopOnNonFinite: Bool = false,
+                           skip: (Int) -> Bool = { _ in false },
                            shouldStop: () -> Bool = { false },
-                           progress: (BatchProgress) -> Void = { _ in }) throws -> EpochResult {
+                           progress: (BatchProgress) -> Void = { _ in },
+                           observe: ((BatchReport) -> Void)? = nil) throws -> EpochResult {
         precondition(batchSize > 0)
         let batches = (order.count + batchSize - 1) / batchSize
         var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(order.count, 1)))
@@ -40,14 +57,19 @@ extension Trainer {
         var signals = BatchSignals()
         for batch in 0..<batches {
             if shouldStop() { interrupted = true; break }
+            if skip(batch + 1) { continue }
             let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
             data.batch(indices: indices, x: &bx, y: &by)
+            signals.beforeStep(network)
             let result = try step(x: bx, y: by)
-            signals.record(network)
+            signals.record(network, optimizer: optimizer)
             lossSum += Double(result.loss) * result.reportWeight
             lossWeights += result.reportWeight
             samples += result.count
             correct += result.correct
+            if let observe, let values = signals.last {
+                observe(BatchReport(batch: batch + 1, indices: Array(indices), loss: Double(result.loss), signals: values))
+            }
             progress(BatchProgress(batch: batch + 1, batches: batches, samplesDone: samples, runningLoss: lossSum / lossWeights))
             if !result.loss.isFinite, firstNonFinite == nil {
                 firstNonFinite = batch + 1

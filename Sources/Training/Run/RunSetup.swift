@@ -20,6 +20,10 @@ public struct TrainingOptions: Sendable {
     public var lossSemantics: LossSemantics?
     /// Epoch numbering for resuming a Keras-made checkpoint (its epochs done).
     public var initialEpoch: Int?
+    /// Global batch numbers to pass over without a step (`--skip-batches A:B`).
+    public var skipBatches: ClosedRange<Int64>?
+    /// The convolution algorithm (`--convolution direct`); nil: the checkpoint's, else the fastest.
+    public var convolution: ConvolutionChoice?
 
     public init() {}
 
@@ -35,6 +39,7 @@ public enum RunSetup {
     /// initialised with the config's Keras initializers from `--seed`).
     public static func start(modelPath: String, options: TrainingOptions, note: (String) -> Void = { _ in }) throws -> TrainingRun {
         let seed = options.seed ?? 0
+        ConvolutionChoice.current = options.convolution ?? .fastest
         let template: KerasModel
         let network: Network
         if modelPath.hasSuffix(".json") {
@@ -59,7 +64,9 @@ public enum RunSetup {
             batchSize: options.batchSize ?? TrainingOptions.defaultBatchSize, shuffle: options.shuffle ?? true,
             loss: loss, lossSemantics: semantics.rawValue,
             bestMonitor: validation == nil ? "loss" : "val_loss", bestValue: nil, bestEpoch: nil,
-            history: [], changes: [])
+            history: [], changes: [],
+            skipBatches: options.skipBatches.map { [[$0.lowerBound, $0.upperBound]] },
+            convolution: options.convolution == .direct ? ConvolutionChoice.direct.rawValue : nil)
         let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
         return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
     }
@@ -75,9 +82,19 @@ public enum RunSetup {
             return try start(modelPath: checkpointPath, options: options, note: note)
         }
         var state = try withFile(checkpointPath) { try RunState.parse(recordedText) }
+        var changes: [String] = []
+        let recordedConvolution = state.convolution.flatMap(ConvolutionChoice.init(rawValue:)) ?? .fastest
+        ConvolutionChoice.current = options.convolution ?? recordedConvolution
+        if ConvolutionChoice.current != recordedConvolution {
+            changes.append("convolution \(recordedConvolution.rawValue) -> \(ConvolutionChoice.current.rawValue)")
+            state.convolution = ConvolutionChoice.current == .direct ? ConvolutionChoice.direct.rawValue : nil
+        }
+        if let range = options.skipBatches {
+            changes.append("skipping batches \(range.lowerBound) to \(range.upperBound)")
+            state.skipBatches = (state.skipBatches ?? []) + [[range.lowerBound, range.upperBound]]
+        }
         let network = try withFile(checkpointPath) { try Network(model: template) }
         let nextEpoch = state.epoch + 1
-        var changes: [String] = []
 
         var optimizer = try withFile(checkpointPath) { try makeOptimizer(template, network: network, options: options, note: note) }
         if let requested = options.optimizer, requested.lowercased() != template.trainingConfig?.optimizerClass.lowercased() {

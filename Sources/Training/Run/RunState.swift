@@ -34,6 +34,16 @@ public struct RunState: Codable, Equatable, Sendable {
     /// Layer state outside Keras's file (`Network.layerState`: Keras 2.2 BatchNormalization's
     /// zero-debiasing averages); absent when there is none.
     public var layerState: [String: [String]]? = nil
+    /// Batches passed over without a step (`--skip-batches A:B`), as inclusive ranges of global
+    /// batch numbers: epoch e's batch b is (e - 1) x batches per epoch + b. Absent in older checkpoints.
+    public var skipBatches: [[Int64]]?
+    /// `direct` when every convolution runs im2col + GEMM (`--convolution direct`); absent: the fastest.
+    public var convolution: String?
+
+    /// Whether global batch `number` is to be skipped.
+    public func skips(batch number: Int64) -> Bool {
+        skipBatches?.contains { $0.count == 2 && $0[0] <= number && number <= $0[1] } ?? false
+    }
 
     public struct Validation: Codable, Equatable, Sendable {
         public var split: Double?

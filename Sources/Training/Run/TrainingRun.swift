@@ -15,6 +15,15 @@ public final class TrainingRun {
     var shuffleGenerator: SeededGenerator
     /// The format of checkpoints and `best.*`: by default that of the file the run started from.
     public var checkpointFormat: ModelFileFormat
+    /// The first samples of the training data (up to 256, in data order): the fixed batch whose
+    /// ReLU outputs give `dead_fraction/<layer>` each epoch.
+    lazy var referenceBatch: Tensor? = {
+        guard training.count > 0, !trainer.network.reluOutputs.isEmpty else { return nil }
+        return training.batch(indices: 0..<min(256, training.count)).x
+    }()
+    /// `chance_loss` in history.csv: a constant predictor's loss on the training data.
+    lazy var chanceLoss: Double? = ChanceLoss.of(trainer.loss, semantics: trainer.semantics, labels: training.y,
+                                                 outputWidth: trainer.network.outputShape.last ?? 1)
 
     public init(template: KerasModel, trainer: Trainer, state: RunState, training: Dataset, validation: Dataset?) throws {
         self.template = template
@@ -37,6 +46,8 @@ public final class TrainingRun {
         public var nonFinite: (epoch: Int, batch: Int)?
         /// With stop-on-NaN mid-epoch: the file holding the state right after the bad batch.
         public var stoppedState: String?
+        /// The symptom `stopOn` named that ended the run (after its epoch's checkpoint).
+        public var stoppedOnSymptom: SymptomFinding?
     }
 
     /// Trains `epochs` more epochs, writing checkpoints into `directory`, which this process
@@ -46,7 +57,8 @@ public final class TrainingRun {
     /// another folder, is recorded there as `branch.json`.
     public func run(epochs: Int, directory: String, start: CheckpointFolder.Start? = nil, overwrite: Bool = false,
                     branch: BranchRecord? = nil, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
-                    reporter: ProgressReporter? = nil, shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
+                    stopOn: Set<String> = [], reporter: ProgressReporter? = nil,
+                    shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
         let folder = try CheckpointFolder.open(directory, start: start ?? .continuing(epoch: state.epoch, bestEpoch: state.bestEpoch),
                                                overwrite: overwrite)
         defer { withExtendedLifetime(folder) {} }
@@ -65,9 +77,10 @@ public final class TrainingRun {
             var order = Array(0..<training.count)
             if state.shuffle { shuffleGenerator.shuffle(&order) }
             let start = Date()
+            let batchesBefore = state.globalStep
             let result = try trainer.trainEpoch(
                 training, order: order, batchSize: state.batchSize, stopOnNonFinite: stopOnNonFinite,
-                shouldStop: shouldStop,
+                skip: { [state] in state.skips(batch: batchesBefore + Int64($0)) }, shouldStop: shouldStop,
                 progress: { reporter?.batchFinished($0, elapsed: Date().timeIntervalSince(start)) })
             let seconds = Date().timeIntervalSince(start)
             trainedSamples += result.samples
@@ -82,7 +95,8 @@ public final class TrainingRun {
                 break
             }
             var values = ["loss": result.loss, "accuracy": result.accuracy]
-            values.merge(result.signals.merging(trainer.epochEndSignals()) { a, _ in a }) { a, _ in a }
+            values.merge(result.signals.merging(try trainer.epochEndSignals(reference: referenceBatch)) { a, _ in a }) { a, _ in a }
+            if let chanceLoss { values["chance_loss"] = chanceLoss }
             if let validation {
                 let evaluated = try trainer.evaluate(validation, batchSize: state.batchSize)
                 values["val_loss"] = evaluated.loss
@@ -102,9 +116,13 @@ public final class TrainingRun {
                 state.bestValue = monitored
                 state.bestEpoch = epoch
             }
+            // A symptom named by stopOn ends the run after this epoch, whose checkpoint is then always written.
+            let stopHit = stopOn.isEmpty ? nil : Symptoms.all.filter { stopOn.contains($0.name) }
+                .lazy.compactMap { rule in rule.check(self.state.history[...]).map { SymptomFinding(symptom: rule.name, epoch: epoch, detail: $0) } }
+                .first
             let model = try Checkpoint.model(template: template, trainer: trainer, state: state, loss: state.loss)
             var saved: String?
-            if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil {
+            if epoch % max(saveEvery, 1) == 0 || epoch == last || stopOnNonFinite && summary.nonFinite != nil || stopHit != nil {
                 saved = directory + "/" + Self.checkpointName(epoch, format: checkpointFormat)
                 try model.write(to: saved!)
                 summary.lastCheckpoint = saved
@@ -113,10 +131,32 @@ public final class TrainingRun {
             try HistoryCSV.write(state.history, to: directory + "/history.csv")
             summary.epochsDone += 1
             reporter?.epochFinished(row, seconds: seconds, checkpoint: saved)
+            // Each symptom gets a line when it starts (docs/DIAGNOSIS.md); one named by stopOn ends the run.
+            let onsets = Symptoms.onsets(state.history)
+            for finding in onsets { reporter?.note("symptom: \(finding.symptom) from epoch \(epoch): \(finding.detail)") }
+            if let stopHit {
+                summary.stoppedOnSymptom = stopHit
+                break
+            }
             if stopOnNonFinite, summary.nonFinite != nil { break }
         }
         summary.imagesPerSecond = trainingSeconds > 0 ? Double(trainedSamples) / trainingSeconds : 0
         return summary
+    }
+
+    /// The next epoch exactly as `run` would train it (same shuffle, same skipped batches),
+    /// reporting every batch, and writing nothing: `relapse bisect`. The run's state does not
+    /// advance (the network and optimizer do), so call it once per rebuilt run.
+    public func replayNextEpoch(observe: (BatchReport) -> Void) throws -> (result: EpochResult, batchesBefore: Int64) {
+        var generator = shuffleGenerator
+        var order = Array(0..<training.count)
+        if state.shuffle { generator.shuffle(&order) }
+        let batchesBefore = state.globalStep
+        let result = try withoutActuallyEscaping(observe) { observe in
+            try trainer.trainEpoch(training, order: order, batchSize: state.batchSize,
+                                   skip: { [state] in state.skips(batch: batchesBefore + Int64($0)) }, observe: observe)
+        }
+        return (result, batchesBefore)
     }
 
     /// `epoch-0001.h5`: Keras ModelCheckpoint's `epoch-{epoch:04d}.h5` (`.keras` in that format).

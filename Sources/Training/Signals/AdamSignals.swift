@@ -60,6 +60,36 @@ public struct AdamSignals: Equatable, Sendable {
     }
 }
 
+extension AdamSignals {
+    /// The share of coordinates (over every variable) where sqrt(v_hat) < epsilon: there the
+    /// denominator sqrt(v_hat) + epsilon is mostly epsilon, which caps the step at about
+    /// lr |m_hat| / epsilon. NaN when any element is not finite or there are none.
+    public static func epsilonDominatedShare(_ vs: [[Float]], correction: Correction) -> Double {
+        var below = 0, total = 0
+        let threshold = correction.epsilon * correction.epsilon / correction.vScale
+        for v in vs {
+            for x in v {
+                guard x.isFinite else { return .nan }
+                if Double(x) < threshold { below += 1 }
+            }
+            total += v.count
+        }
+        return total > 0 ? Double(below) / Double(total) : .nan
+    }
+
+    /// StableAdamW's RMS of one variable's update: sqrt(mean(g^2 / max(v_hat, eps^2))).
+    public static func updateRMS(gradient g: [Float], v: [Float], correction: Correction) -> Double {
+        precondition(g.count == v.count, "gradient and v differ in size")
+        let vScale = correction.vScale, floor = correction.epsilon * correction.epsilon
+        var sum = 0.0
+        for i in g.indices {
+            let gi = Double(g[i])
+            sum += gi * gi / max(Double(v[i]) * vScale, floor)
+        }
+        return g.isEmpty ? .nan : (sum / Double(g.count)).squareRoot()
+    }
+}
+
 /// Quickselect: one pass per epoch over millions of elements must not cost a full sort.
 enum Selection {
     static func kthSmallest(_ a: inout [Float], _ k: Int) -> Float {

@@ -1,9 +1,31 @@
+import Foundation
 import Kernels
 import Network
 
-/// What `history.csv` records per epoch beside the loss, gathered batch by batch without
-/// copying weights or gradients: the raw gradients' global L2 norm (before any clipnorm) and
-/// how many samples sit on the loss's probability clip.
+/// One training step's signals, for `relapse bisect` and the epoch means in `history.csv`.
+public struct BatchSignalValues: Sendable, Equatable {
+    /// The raw gradients' global L2 norm (before any clipnorm).
+    public var gradNorm: Double
+    /// Per layer (execution order of the trainable weights): the gradient's L2 norm.
+    public var layerGradNorms: [(layer: String, norm: Double)]
+    /// Per layer: ||w_after - w_before|| / ||w_before|| for this step (nil where ||w_before|| is 0).
+    public var updateRatios: [(layer: String, ratio: Double?)]
+    /// StableAdamW's update RMS, sqrt(mean(g^2 / max(v_hat, eps^2))), largest over the weights;
+    /// nil for other optimizers.
+    public var adamUpdateRMS: Double?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.gradNorm.bitPattern == b.gradNorm.bitPattern && a.adamUpdateRMS?.bitPattern == b.adamUpdateRMS?.bitPattern
+            && a.layerGradNorms.map(\.norm.bitPattern) == b.layerGradNorms.map(\.norm.bitPattern)
+            && a.updateRatios.map(\.ratio?.bitPattern) == b.updateRatios.map(\.ratio?.bitPattern)
+    }
+}
+
+/// What `history.csv` records per epoch beside the loss, gathered batch by batch: the raw
+/// gradients' global and per-layer L2 norms (before any clipnorm), each layer's update-to-weight
+/// ratio, Adam's update RMS (StableAdamW), and how many samples sit on the loss's probability
+/// clip. Every sum is taken in a fixed order, so the values are the same whatever the core
+/// count (they are part of the bit-identical history).
 struct BatchSignals {
     private var gradientNormSum = 0.0
     private var gradientNormMax = 0.0
@@ -12,19 +34,83 @@ struct BatchSignals {
     private var samples = 0
     private var measuresSaturation = false
     private var pieceSums: [Double] = []
+    private var layerGradientSums: [String: Double] = [:]
+    private var firstKernelSum = 0.0, lastKernelSum = 0.0
+    private var updateRatioSums: [String: (sum: Double, count: Int)] = [:]
+    private var adamRMSSum = 0.0, adamRMSMax = 0.0, adamSteps = 0
+    /// The trainable weights' values before the step, for the update ratios.
+    private var before: [[Float]] = []
+    /// The last step's values.
+    private(set) var last: BatchSignalValues?
 
-    /// Reads the gradients and output the network holds after a training step.
-    mutating func record(_ network: Network) {
+    /// Keeps a copy of the trainable weights, before the optimizer moves them.
+    mutating func beforeStep(_ network: Network) {
+        let variables = network.trainableVariables
+        if before.count != variables.count { before = Array(repeating: [], count: variables.count) }
+        for (i, variable) in variables.enumerated() {
+            if before[i].count != variable.value.count {
+                before[i] = variable.value.data
+            } else {
+                variable.value.data.withUnsafeBufferPointer { from in
+                    before[i].withUnsafeMutableBufferPointer { to in to.baseAddress!.update(from: from.baseAddress!, count: from.count) }
+                }
+            }
+        }
+    }
+
+    /// Reads the gradients, weights, optimizer state and output after a training step.
+    mutating func record(_ network: Network, optimizer: Optimizer) {
+        let variables = network.trainableVariables
         var squares = 0.0
-        // The gradients the optimizer receives (frozen layers' are computed but never applied).
-        for variable in network.trainableVariables {
+        var layerSquares: [(String, Double)] = []
+        var kernels: [(String, Double)] = []
+        var updateSquares: [(String, Double, Double)] = []
+        for (i, variable) in variables.enumerated() {
             let n = variable.gradient.count
-            variable.gradient.withPointer { g in squares += sumOfSquares(g, count: n) }
+            let s = variable.gradient.withPointer { g in sumOfSquares(g, count: n) }
+            squares += s
+            if let last = layerSquares.last, last.0 == variable.layerName {
+                layerSquares[layerSquares.count - 1].1 += s
+            } else {
+                layerSquares.append((variable.layerName, s))
+                kernels.append((variable.layerName, s))
+            }
+            if i < before.count, before[i].count == variable.value.count {
+                let (delta, weight) = Self.updateSquares(before[i], variable.value.data)
+                if let last = updateSquares.last, last.0 == variable.layerName {
+                    updateSquares[updateSquares.count - 1].1 += delta
+                    updateSquares[updateSquares.count - 1].2 += weight
+                } else {
+                    updateSquares.append((variable.layerName, delta, weight))
+                }
+            }
         }
         let norm = squares.squareRoot()
         gradientNormSum += norm
         gradientNormMax = norm.isNaN || gradientNormMax.isNaN ? .nan : max(gradientNormMax, norm)
         batches += 1
+        for (layer, s) in layerSquares { layerGradientSums[layer, default: 0] += s.squareRoot() }
+        if let first = kernels.first, let final = kernels.last {
+            firstKernelSum += first.1.squareRoot()
+            lastKernelSum += final.1.squareRoot()
+        }
+        var ratios: [(layer: String, ratio: Double?)] = []
+        for (layer, delta, weight) in updateSquares {
+            let ratio: Double? = weight > 0 ? (delta / weight).squareRoot() : nil
+            ratios.append((layer, ratio))
+            if let ratio {
+                let old = updateRatioSums[layer] ?? (0, 0)
+                updateRatioSums[layer] = (old.sum + ratio, old.count + 1)
+            }
+        }
+        let rms = optimizer.adamUpdateRMS(gradients: variables.map(\.gradient))
+        if let rms {
+            adamRMSSum += rms
+            adamRMSMax = rms.isNaN || adamRMSMax.isNaN ? .nan : max(adamRMSMax, rms)
+            adamSteps += 1
+        }
+        last = BatchSignalValues(gradNorm: norm, layerGradNorms: layerSquares.map { ($0.0, $0.1.squareRoot()) },
+                                 updateRatios: ratios, adamUpdateRMS: rms)
         // Only a softmax or sigmoid output is a probability that the cross-entropies clip.
         guard network.outputActivation != nil else { return }
         measuresSaturation = true
@@ -37,6 +123,25 @@ struct BatchSignals {
             }
         }
         samples += rows
+    }
+
+    /// Sums of (after - before)^2 and before^2, in Double, four lanes, fixed order.
+    private static func updateSquares(_ before: [Float], _ after: [Float]) -> (Double, Double) {
+        before.withUnsafeBufferPointer { b in
+            after.withUnsafeBufferPointer { a in
+                var d0 = 0.0, d1 = 0.0, w0 = 0.0, w1 = 0.0
+                var i = 0
+                let n = b.count
+                while i + 2 <= n {
+                    let x0 = Double(b[i]), x1 = Double(b[i + 1])
+                    let e0 = Double(a[i]) - x0, e1 = Double(a[i + 1]) - x1
+                    d0 += e0 * e0; d1 += e1 * e1; w0 += x0 * x0; w1 += x1 * x1
+                    i += 2
+                }
+                if i < n { let x = Double(b[i]), e = Double(a[i]) - x; d0 += e * e; w0 += x * x }
+                return (d0 + d1, w0 + w1)
+            }
+        }
     }
 
     /// The sum of squares in Double, in pieces of a fixed size spread over the cores and added in
@@ -64,10 +169,20 @@ struct BatchSignals {
         return total
     }
 
-    /// `grad_norm` is the mean over the epoch's batches, `grad_norm_max` the largest.
+    /// Epoch means over the batches (`grad_norm`, `grad_norm/<layer>`, `grad_norm_first_kernel`,
+    /// `grad_norm_last_kernel`, `update_ratio/<layer>`, `adam_update_rms`), `grad_norm_max` and
+    /// `adam_update_rms_max` the largest, `saturated_fraction` the share of samples on the clip.
     var values: [String: Double] {
         guard batches > 0 else { return [:] }
-        var out = ["grad_norm": gradientNormSum / Double(batches), "grad_norm_max": gradientNormMax]
+        let n = Double(batches)
+        var out = ["grad_norm": gradientNormSum / n, "grad_norm_max": gradientNormMax,
+                   "grad_norm_first_kernel": firstKernelSum / n, "grad_norm_last_kernel": lastKernelSum / n]
+        for (layer, sum) in layerGradientSums { out["grad_norm/" + layer] = sum / n }
+        for (layer, s) in updateRatioSums where s.count > 0 { out["update_ratio/" + layer] = s.sum / Double(s.count) }
+        if adamSteps > 0 {
+            out["adam_update_rms"] = adamRMSSum / Double(adamSteps)
+            out["adam_update_rms_max"] = adamRMSMax
+        }
         if measuresSaturation, samples > 0 { out["saturated_fraction"] = Double(saturated) / Double(samples) }
         return out
     }
