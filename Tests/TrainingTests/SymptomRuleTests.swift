@@ -58,6 +58,20 @@ final class SymptomRuleTests: XCTestCase {
         XCTAssertEqual(epochs(rule, history(losses: [1, 1, 1], [["saturated_fraction": 0.5], ["saturated_fraction": 0.51], [:]])), [2])
     }
 
+    /// The seed's divergence: 4.8% at the best loss, then 13.6% and 17% through the spike.
+    func testSaturationRising() {
+        let rule = SaturationRising()
+        let h = history(losses: [0.05, 0.0149, 0.03, 0.0788, 0.106, 0.01],
+                        [["saturated_fraction": 0.03], ["saturated_fraction": 0.048], ["saturated_fraction": 0.09],
+                         ["saturated_fraction": 0.136], ["saturated_fraction": 0.17], ["saturated_fraction": 0.2]])
+        // Epoch 3: 9% < 10%; 4, 5 and 6: >= 10% and >= 2x the 4.8% of the best loss before them
+        // (epoch 6's loss is lower, but its outputs sit on the clip more than ever: the seed's
+        // recovered run "with saturation still rising").
+        XCTAssertEqual(epochs(rule, h), [4, 5, 6])
+        XCTAssertEqual(epochs(rule, history(losses: [1, 0.5], [["saturated_fraction": 0.3], ["saturated_fraction": 0.5]])), [],
+                       "the best loss is the last row: nothing to compare with")
+    }
+
     func testExplodingAndVanishingGradients() {
         let h = rows([
             ["grad_norm_first_kernel": 7, "grad_norm_last_kernel": 0.1],       // ratio 70: not above

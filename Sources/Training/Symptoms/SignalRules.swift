@@ -17,6 +17,29 @@ public struct SaturatedOutputs: SymptomRule {
     }
 }
 
+/// Saturation on the way up, long before the published 50%: at least `minimum` of the samples on
+/// the loss clip and at least `factor` times the share at the epoch of the best loss so far. On
+/// the seed's divergence the share climbs 4.8% -> 13.6% -> 17% through the spike while the
+/// published rule stays silent (docs/WALKTHROUGH.md). Relapse's own thresholds.
+public struct SaturationRising: SymptomRule {
+    public var minimum = 0.1
+    public var factor = 2.0
+    public init() {}
+    public var name: String { "saturation-rising" }
+    public var definition: String {
+        "saturated_fraction >= \(describe(minimum * 100))% and >= \(describe(factor))x its value at the best loss so far"
+    }
+    public var source: String { "Relapse's own thresholds (the published saturation rule is the 50% one)" }
+
+    public func check(_ history: ArraySlice<HistoryRow>) -> String? {
+        guard let share = history.last?.values["saturated_fraction"], share >= minimum,
+              let best = history.bestLossBeforeLast,
+              let then = history.first(where: { $0.epoch == best.epoch })?.values["saturated_fraction"],
+              share >= factor * then else { return nil }
+        return "saturated_fraction \(describe(share)), \(describe(then)) at the best loss (epoch \(best.epoch))"
+    }
+}
+
 /// AUTOTRAINER's gradient rules on the first and last layers' kernel gradient norms
 /// (epoch means: `grad_norm_first_kernel`, `grad_norm_last_kernel`).
 public struct ExplodingGradient: SymptomRule {

@@ -33,7 +33,7 @@ public struct SymptomFinding: Sendable, Equatable {
 public enum Symptoms {
     /// Every rule, in the order reports list them.
     public static let all: [any SymptomRule] = [
-        Spike(), SustainedRise(), Stuck(), ChancePlateau(), SaturatedOutputs(), ExplodingGradient(),
+        Spike(), SustainedRise(), Stuck(), ChancePlateau(), SaturatedOutputs(), SaturationRising(), ExplodingGradient(),
         VanishingGradient(), DeadReLU(), Oscillation(), UpdateRatio(), AdamUpdateRMS(), EpsilonDominated(),
         NonFinite(), Explosion(),
     ]
