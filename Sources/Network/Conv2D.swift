@@ -47,6 +47,8 @@ final class Conv2DLayer: NetworkLayer {
         guard c % spec.groups == 0, spec.filters % spec.groups == 0 else {
             throw NetworkError(layer: name, "groups = \(spec.groups) must divide the input channels (\(c)) and the filters (\(spec.filters))")
         }
+        // Sized before the kernels plan their buffers: 2^62 filters is refused, not overflowed.
+        try Graph.checkSampleShape(outputShape, layer: name, what: "output of shape")
         self.conv = spec.groups == 1 ? makeConvolution2D(geometry: g, filters: spec.filters)
             : GroupedConvolution2D(geometry: g, filters: spec.filters, groups: spec.groups)
         self.activation = spec.activation.kernel(shape: outputShape)

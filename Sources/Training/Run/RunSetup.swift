@@ -61,7 +61,7 @@ public enum RunSetup {
             bestMonitor: validation == nil ? "loss" : "val_loss", bestValue: nil, bestEpoch: nil,
             history: [], changes: [])
         let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
-        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+        return try withFile(modelPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
     /// Continues from a checkpoint: Relapse's (with its recorded state) or Keras's (data from
@@ -125,7 +125,7 @@ public enum RunSetup {
             throw KerasFileError(checkpointPath, "records unknown loss semantics '\(state.lossSemantics)'")
         }
         let trainer = Trainer(network: network, optimizer: optimizer, loss: state.loss, semantics: semantics)
-        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+        return try withFile(checkpointPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
     // MARK: Pieces
@@ -194,7 +194,12 @@ public enum RunSetup {
                          recordedValidation: DataSourceDescription?, network: Network, loss: Loss) throws -> (Dataset, Dataset?) {
         let layout = ImageLayout.forSingleChannel(inputShape: network.inputShape) ?? .nchw
         let outputWidth = network.outputShape.last ?? 1
-        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .values(width: outputWidth)
+        if loss.takesClassIndices, network.outputShape.count > 1 {
+            throw KerasFileError(source.name(of: .y), "sparse class indices for an output of shape \(Dataset.tuple(network.outputShape)) per sample are not supported (one index per sample only); use one-hot labels of that shape with categorical_crossentropy")
+        }
+        // Labels of the output's whole shape: a (1, 36) output needs (n, 1, 36) labels, and
+        // the loss is averaged over every position, as in Keras.
+        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .valuesOfShape(network.outputShape)
         let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, labels: labels)
         if let validationSource = options.validationData ?? (options.validationSplit == nil ? recordedValidation : nil) {
             let validation = try Dataset.open(validationSource, layout: layout)
