@@ -92,9 +92,14 @@ public struct RunScan: Sendable {
         epochs = []
         unreadable = []
         var previous: [(name: String, norm: Double)] = []
+        // The run's model: the parent's for a branch, else the one most of the checkpoints
+        // hold (a foreign model copied in among them is set aside, never scanned or recommended).
+        var reference: Architecture?
         if let branch, let parent = try? CheckpointTensors(path: branch.parent) {
             previous = Self.summarize(parent, epoch: branch.epoch, previous: []).1
+            reference = Architecture(parent)
         }
+        if reference == nil { reference = Self.commonArchitecture(candidates.map { directory + "/" + $0.name }) }
         for candidate in candidates {
             let path = directory + "/" + candidate.name
             let checkpoint: CheckpointTensors
@@ -102,6 +107,10 @@ public struct RunScan: Sendable {
                 checkpoint = try CheckpointTensors(path: path)
             } catch {
                 unreadable.append((path, "\(error)"))
+                continue
+            }
+            if let reference, let difference = Architecture(checkpoint).difference(from: reference, here: "it", there: "the run") {
+                unreadable.append((path, "is a checkpoint of another model (\(difference)); not scanned as part of this run"))
                 continue
             }
             // A checkpoint's own record of the run is newer than any CSV beside it.
@@ -121,6 +130,22 @@ public struct RunScan: Sendable {
         }
         lastHealthy = nil
         diagnose()
+    }
+
+    /// The architecture most of `paths` hold (the earliest among equals); nil when none reads.
+    /// Each file is read once here and let go, so memory stays one checkpoint.
+    static func commonArchitecture(_ paths: [String]) -> Architecture? {
+        var counts: [(architecture: Architecture, count: Int)] = []
+        for path in paths {
+            guard let checkpoint = try? CheckpointTensors(path: path) else { continue }
+            let architecture = Architecture(checkpoint)
+            if let i = counts.firstIndex(where: { $0.architecture == architecture }) {
+                counts[i].count += 1
+            } else {
+                counts.append((architecture, 1))
+            }
+        }
+        return counts.max { $0.count < $1.count }.map(\.architecture)
     }
 
     /// Norms, NaN/Inf and Adam signals of one checkpoint; growth against the previous one.
@@ -194,6 +219,7 @@ public struct RunScan: Sendable {
             let grew = epochs[i].largestGrowth.map { $0.ratio > options.explosion.normRatio } ?? false
             let tooLarge = options.explosion.maxAbs.map { (epochs[i].largestAbs ?? 0) > $0 } ?? false
             if grew || tooLarge { flags.append("explosion") }
+            if CheckpointName.isStoppedState((epochs[i].file as NSString).lastPathComponent) { flags.append("mid-epoch") }
             epochs[i].flags = flags
         }
         firstJumpEpoch = jumps.min()
@@ -201,6 +227,7 @@ public struct RunScan: Sendable {
         firstNaNEpoch = (nanCheckpoints + Array(nonFiniteLoss)).min()
         firstExplosionEpoch = epochs.first { $0.flags.contains("explosion") }?.epoch
         let firstProblem = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch].compactMap { $0 }.min()
-        lastHealthy = epochs.last { $0.epoch < (firstProblem ?? .max) && $0.nanCount + $0.infCount == 0 }
+        // A stopped state (mid-epoch, no run state) is never the checkpoint to resume from.
+        lastHealthy = epochs.last { $0.epoch < (firstProblem ?? .max) && $0.nanCount + $0.infCount == 0 && !$0.flags.contains("mid-epoch") }
     }
 }
