@@ -70,7 +70,11 @@ public struct RunScan: Sendable {
         self.options = options
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DiagnosisError("\(directory) is not a folder")
+            var info = stat()
+            if stat(directory, &info) != 0 {
+                throw DiagnosisError("\(directory): " + (errno == ENOENT ? "no such folder" : "cannot be read: \(String(cString: strerror(errno)))"))
+            }
+            throw DiagnosisError("\(directory): is not a folder")
         }
         // Only this folder's own files: a branch folder inside it is another run (listed, not read).
         var names: [String] = []

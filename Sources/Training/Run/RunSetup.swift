@@ -111,8 +111,8 @@ public enum RunSetup {
         state.changes += changes.map { RunState.Change(epoch: nextEpoch, change: $0) }
         changes.forEach { note("changed from epoch \(nextEpoch): \($0)") }
 
-        let recordedSource = try DataSourceDescription(dictionary: state.data)
-        let recordedValidation = try state.validation.data.map { try DataSourceDescription(dictionary: $0) }
+        let recordedSource = try withFile(checkpointPath) { try DataSourceDescription(dictionary: state.data) }
+        let recordedValidation = try withFile(checkpointPath) { try state.validation.data.map { try DataSourceDescription(dictionary: $0) } }
         let (training, validation) = try loadData(options.data ?? recordedSource, options: options,
                                                   recordedSplit: state.validation.split,
                                                   recordedValidation: recordedValidation, network: network, loss: state.loss)
@@ -147,7 +147,7 @@ public enum RunSetup {
             return optimizer
         }
         guard let name = options.optimizer else {
-            throw OptimizerError.unsupportedSetting("the model has no training_config naming an optimizer; give --optimizer")
+            throw RunSetupError("has no training_config naming an optimizer; give --optimizer")
         }
         var optimizer = try Optimizer(className: name, config: [:], flavor: flavor)
         optimizer.build(shapes: shapes)
@@ -252,4 +252,12 @@ public enum RunSetup {
             throw KerasFileError(path, "\(error)")
         }
     }
+}
+
+/// A problem with a model or checkpoint found while setting up a run; `RunSetup.withFile`
+/// puts the file's name in front ("FILE: problem"), as it does for any error but those that
+/// already name their file (`KerasFileError`, `DataError`).
+public struct RunSetupError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

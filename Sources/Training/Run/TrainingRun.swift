@@ -23,7 +23,7 @@ public final class TrainingRun {
         self.training = training
         self.validation = validation
         checkpointFormat = template.format == .keras ? .keras : .h5
-        guard state.batchSize > 0 else { throw DataError("batch size", "is \(state.batchSize); it must be positive") }
+        guard state.batchSize > 0 else { throw RunSetupError("records a batch size of \(state.batchSize); it must be positive") }
         try Trainer.checkBatchFits(network: trainer.network, batchSize: state.batchSize, samples: training.count)
         shuffleGenerator = try SeededGenerator(hexState: state.shuffleGenerator, what: "shuffle")
         trainer.network.dropoutGenerator = try SeededGenerator(hexState: state.dropoutGenerator, what: "dropout")
