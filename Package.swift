@@ -62,7 +62,7 @@ let package = Package(
                           path: "Fuzz/ReaderFuzz"),
         .executableTarget(name: "file-bench", dependencies: ["KerasFile", "Network"], path: "Benchmarks/FileBench"),
 
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Budget"]),
         .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5", "CZip"]),
         // Double-precision reference math shared by the kernel and layer gradient checks.
         .target(name: "ReferenceMath", path: "Tests/ReferenceMath"),
