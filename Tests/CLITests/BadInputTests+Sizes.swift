@@ -126,6 +126,14 @@ extension BadInputTests {
                           names: path, says: "its iteration count 9223372036854775807 is out of range (0 to 2^53)", outputs: [directory + "/run"])
     }
 
+    /// libFuzzer's find (fixtures/fuzz/README.md): a group listing one name twice.
+    func testFuzzFindVarsListedTwiceIsRefused() throws {
+        let path = directory + "/vars.weights.h5"
+        try FileManager.default.copyItem(atPath: Relapse.fixture("fuzz/optimizer-vars-listed-twice.weights.h5"), toPath: path)
+        try assertRefused("a weights file whose /optimizer/vars lists a name twice (libFuzzer)", ["inspect", path], names: path,
+                          says: "/optimizer/vars lists '5' twice")
+    }
+
     // MARK: Legal files that crashed late
 
     func testLayerListedTwiceIsRefusedAtLoad() throws {
