@@ -37,25 +37,32 @@ let package = Package(
         // Signal-safe removal of the temporary files being written (C: a signal handler may
         // touch only plain memory).
         .target(name: "CCleanup"),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup"]),
+        // The resource policy: sizes checked for overflow and against a memory budget before
+        // anything is allocated (docs/RELIABILITY.md, "Sizes").
+        .target(name: "Budget"),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup", "Budget"]),
         .target(name: "KerasFile", dependencies: ["HDF5", "CCleanup", "CZip"]),
         .target(name: "CLaneShuffles"),
-        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles"], swiftSettings: kernelSettings),
-        .target(name: "Network", dependencies: ["KerasFile", "Kernels"]),
-        .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5", "CCleanup"]),
+        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "Budget"], swiftSettings: kernelSettings),
+        .target(name: "Network", dependencies: ["KerasFile", "Kernels", "Budget"]),
+        .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5", "CCleanup", "Budget"]),
         .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),
         .executableTarget(
             name: "relapse",
             dependencies: [
-                "KerasFile", "Network", "Training", "Diagnostics", "CCleanup",
+                "KerasFile", "Network", "Training", "Diagnostics", "CCleanup", "Budget",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Benchmarks: commands that print timings; nothing gates on them.
         .executableTarget(name: "conv-bench", dependencies: ["Kernels"], path: "Benchmarks/ConvBench"),
+        // The libFuzzer target over the readers (docs/RELIABILITY.md, "Fuzzing"); built plainly
+        // it replays files given as arguments.
+        .executableTarget(name: "relapse-fuzz", dependencies: ["KerasFile", "Network", "Training", "Diagnostics", "Budget"],
+                          path: "Fuzz/ReaderFuzz"),
         .executableTarget(name: "file-bench", dependencies: ["KerasFile", "Network"], path: "Benchmarks/FileBench"),
 
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Budget"]),
         .testTarget(name: "KerasFileTests", dependencies: ["KerasFile", "HDF5", "CZip"]),
         // Double-precision reference math shared by the kernel and layer gradient checks.
         .target(name: "ReferenceMath", path: "Tests/ReferenceMath"),

@@ -29,6 +29,7 @@ extension CheckpointDiff {
     }
 
     private var verdictDetail: String {
+        if let architectureDifference { return ": different models (\(architectureDifference))" }
         guard let first = rows.first, verdict != .ok else {
             return " (no NaN/Inf; no weight grew more than \(ReportFormatting.number(thresholds.normRatio))x"
                 + (thresholds.maxAbs.map { " or past |\(ReportFormatting.number($0))|" } ?? "") + ")"

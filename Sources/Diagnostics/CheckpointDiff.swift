@@ -6,9 +6,12 @@ import Training
 public struct CheckpointDiff: Sendable {
     public enum Verdict: String, Sendable {
         case ok, nan, explosion
+        /// The two files are checkpoints of different models: nothing to conclude from the
+        /// numbers (exit 2, "could not be compared").
+        case unrelated
 
-        /// The command's exit status: 0 healthy, 1 NaN/Inf or explosion.
-        public var exitStatus: Int32 { self == .ok ? 0 : 1 }
+        /// The command's exit status: 0 healthy, 1 NaN/Inf or explosion, 2 unrelated models.
+        public var exitStatus: Int32 { self == .ok ? 0 : self == .unrelated ? 2 : 1 }
     }
 
     public enum Flag: String, Sendable {
@@ -40,8 +43,11 @@ public struct CheckpointDiff: Sendable {
     public var optimizerA: (className: String, iterations: Int64)?
     public var optimizerB: (className: String, iterations: Int64)?
     public var rows: [Row]
+    /// Nil for two checkpoints of one architecture; else how they differ (`Architecture`).
+    public var architectureDifference: String?
 
     public var verdict: Verdict {
+        if architectureDifference != nil { return .unrelated }
         if rows.contains(where: { $0.flags.contains(.nan) }) { return .nan }
         if rows.contains(where: { $0.flags.contains(.explosion) }) { return .explosion }
         return .ok
@@ -50,6 +56,7 @@ public struct CheckpointDiff: Sendable {
     public init(_ a: CheckpointTensors, _ b: CheckpointTensors, thresholds: ExplosionThresholds = ExplosionThresholds()) throws {
         pathA = a.path
         pathB = b.path
+        architectureDifference = Architecture(a).difference(from: Architecture(b))
         self.thresholds = thresholds
         optimizerA = a.optimizerClass.flatMap { c in a.iterations.map { (c, $0) } }
         optimizerB = b.optimizerClass.flatMap { c in b.iterations.map { (c, $0) } }

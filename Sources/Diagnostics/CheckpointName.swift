@@ -16,6 +16,14 @@ public enum CheckpointName {
         return Int(stem[range])
     }
 
+    /// Relapse's stopped state, `epoch-0001-nan-batch-0002.h5`: written by --stop-on-nan in
+    /// the middle of epoch 1, so it belongs to epoch 1 (where the NaN is) but is not the end of
+    /// it, and it holds no run state to resume from.
+    public static func isStoppedState(_ fileName: String) -> Bool {
+        let stem = (fileName as NSString).deletingPathExtension.lowercased()
+        return stem.range(of: #"^epoch-[0-9]+-nan-batch-[0-9]+$"#, options: .regularExpression) != nil
+    }
+
     static func isHDF5(_ name: String) -> Bool {
         let lower = name.lowercased()
         return lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") || lower.hasSuffix(".keras")

@@ -75,7 +75,11 @@ public struct RunScan: Sendable {
         self.options = options
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DiagnosisError("\(directory) is not a folder")
+            var info = stat()
+            if stat(directory, &info) != 0 {
+                throw DiagnosisError("\(directory): " + (errno == ENOENT ? "no such folder" : "cannot be read: \(String(cString: strerror(errno)))"))
+            }
+            throw DiagnosisError("\(directory): is not a folder")
         }
         // Only this folder's own files: a branch folder inside it is another run (listed, not read).
         var names: [String] = []
@@ -97,9 +101,14 @@ public struct RunScan: Sendable {
         epochs = []
         unreadable = []
         var previous: [(name: String, norm: Double)] = []
+        // The run's model: the parent's for a branch, else the one most of the checkpoints
+        // hold (a foreign model copied in among them is set aside, never scanned or recommended).
+        var reference: Architecture?
         if let branch, let parent = try? CheckpointTensors(path: branch.parent) {
             previous = Self.summarize(parent, epoch: branch.epoch, previous: []).1
+            reference = Architecture(parent)
         }
+        if reference == nil { reference = Self.commonArchitecture(candidates.map { directory + "/" + $0.name }) }
         for candidate in candidates {
             let path = directory + "/" + candidate.name
             let checkpoint: CheckpointTensors
@@ -107,6 +116,10 @@ public struct RunScan: Sendable {
                 checkpoint = try CheckpointTensors(path: path)
             } catch {
                 unreadable.append((path, "\(error)"))
+                continue
+            }
+            if let reference, let difference = Architecture(checkpoint).difference(from: reference, here: "it", there: "the run") {
+                unreadable.append((path, "is a checkpoint of another model (\(difference)); not scanned as part of this run"))
                 continue
             }
             // A checkpoint's own record of the run is newer than any CSV beside it.
@@ -126,6 +139,22 @@ public struct RunScan: Sendable {
         }
         lastHealthy = nil
         diagnose()
+    }
+
+    /// The architecture most of `paths` hold (the earliest among equals); nil when none reads.
+    /// Each file is read once here and let go, so memory stays one checkpoint.
+    static func commonArchitecture(_ paths: [String]) -> Architecture? {
+        var counts: [(architecture: Architecture, count: Int)] = []
+        for path in paths {
+            guard let checkpoint = try? CheckpointTensors(path: path) else { continue }
+            let architecture = Architecture(checkpoint)
+            if let i = counts.firstIndex(where: { $0.architecture == architecture }) {
+                counts[i].count += 1
+            } else {
+                counts.append((architecture, 1))
+            }
+        }
+        return counts.max { $0.count < $1.count }.map(\.architecture)
     }
 
     /// Norms, NaN/Inf and Adam signals of one checkpoint; growth against the previous one.
@@ -214,6 +243,7 @@ public struct RunScan: Sendable {
             let grew = epochs[i].largestGrowth.map { $0.ratio > options.explosion.normRatio } ?? false
             let tooLarge = options.explosion.maxAbs.map { (epochs[i].largestAbs ?? 0) > $0 } ?? false
             if grew || tooLarge { flags.append("explosion") }
+            if CheckpointName.isStoppedState((epochs[i].file as NSString).lastPathComponent) { flags.append("mid-epoch") }
             epochs[i].flags = flags
         }
         firstJumpEpoch = jumps.min()
@@ -225,7 +255,8 @@ public struct RunScan: Sendable {
         }
         firstProblemEpoch = [firstJumpEpoch, firstNaNEpoch, firstExplosionEpoch, riseStart].compactMap { $0 }.min()
         let cutoff = firstProblemEpoch.map { Self.bestBefore($0, history: history) } ?? .max
-        lastHealthy = epochs.last { $0.epoch <= cutoff && $0.nanCount + $0.infCount == 0 }
+        // A stopped state (mid-epoch, no run state) is never the checkpoint to resume from.
+        lastHealthy = epochs.last { $0.epoch <= cutoff && $0.nanCount + $0.infCount == 0 && !$0.flags.contains("mid-epoch") }
     }
 
     /// The epoch of the best loss before `problem` (the reference the spike rule measures it

@@ -1,3 +1,4 @@
+import Budget
 import CHDF5
 import Foundation
 
@@ -124,7 +125,7 @@ public final class Dataset: Node, @unchecked Sendable {
         try Library.run {
             let type = Handle(try Library.check("cannot read the type of \(path)") { H5Dget_type(handle.id) }, close: H5Tclose)
             guard let elementType = ElementType.of(type: type.id) else {
-                throw HDF5Error("\(path) is not a numeric dataset")
+                throw HDF5Error("\(path) holds \(ElementType.describe(type: type.id)), which Relapse does not read (float32, float64 and integers of 8 to 64 bits)")
             }
             return elementType
         }
@@ -132,12 +133,20 @@ public final class Dataset: Node, @unchecked Sendable {
 
     /// The most bytes a read of this dataset may allocate: stored whole (contiguous or
     /// compact, as Keras and h5py write), no more than the file; chunked (perhaps compressed),
-    /// no more than half this machine's memory.
-    private func readLimit() throws -> Int {
+    /// no more than deflate's best ratio (about 1032:1) allows for the bytes actually stored,
+    /// plus 1 MiB: a 1.6 KB file whose unwritten chunks claim 2^24 samples (read as fill
+    /// values) is refused, not allocated. Either way no more than `MemoryBudget`.
+    private func readLimit(claimed: Int) throws -> Int {
         try Library.run {
             let properties = Handle(try Library.check("cannot read \(path)") { H5Dget_create_plist(handle.id) }, close: H5Pclose)
             if H5Pget_layout(properties.id) == H5D_CHUNKED {
-                return Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
+                let stored = Int(clamping: H5Dget_storage_size(handle.id))
+                let (ratio, overflow) = stored.multipliedReportingOverflow(by: 1100)
+                let plausible = overflow ? Int.max : ratio + (1 << 20)
+                if claimed > plausible {
+                    throw HDF5Error("cannot read \(path): its shape claims \(claimed) bytes but the file stores only \(stored) for it (more than any compression gives)")
+                }
+                return Int.max
             }
             return try fileSize()
         }
@@ -148,8 +157,16 @@ public final class Dataset: Node, @unchecked Sendable {
         try Library.run {
             let shape = try shape()
             let elementType = try elementType()
-            let count = try Node.elementCount(shape, elementSize: elementType.byteSize, limit: try readLimit(),
+            guard let claimed = MemoryBudget.byteCount(shape, elementSize: elementType.byteSize) else {
+                throw HDF5Error("cannot read \(path): its dimensions \(shape) overflow")
+            }
+            let count = try Node.elementCount(shape, elementSize: elementType.byteSize, limit: try readLimit(claimed: claimed),
                                               what: "cannot read \(path)")
+            do {
+                try MemoryBudget.check("dataset \(path) of shape \(shape)", bytes: claimed)
+            } catch let error as ResourceError {
+                throw HDF5Error(error.message)
+            }
             var bytes = [UInt8](repeating: 0, count: count * elementType.byteSize)
             if count > 0 {
                 try Library.check("cannot read \(path)") {

@@ -89,11 +89,13 @@ public class Node: @unchecked Sendable {
         try Library.check(what) { H5Tset_size(memType.id, relapse_H5T_VARIABLE()) }
         try Library.check(what) { H5Tset_cset(memType.id, H5Tget_cset(fileType)) }
         var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-        try Library.check(what) { H5Aread(attr, memType.id, &pointers) }
         defer {
             // H5Treclaim is not exported by Debian's 1.10 build; each string is its own block.
+            // Freed on failure too: a read that fails part way has allocated the strings before
+            // (a leak the fuzzer found).
             for pointer in pointers where pointer != nil { H5free_memory(pointer) }
         }
+        try Library.check(what) { H5Aread(attr, memType.id, &pointers) }
         return pointers.map { $0.map { String(cString: $0) } ?? "" }
     }
 

@@ -48,6 +48,24 @@ public enum ElementType: String, Equatable, Sendable {
     }
 
     /// Classifies a stored type; nil for anything that is not a plain integer or float.
+    /// Names an HDF5 type Relapse does not read: "float16", "strings", "compound values".
+    static func describe(type: hid_t) -> String {
+        let size = H5Tget_size(type)
+        switch H5Tget_class(type) {
+        case H5T_FLOAT: return "float\(size * 8) values"
+        case H5T_INTEGER: return "\(size * 8)-bit integers"
+        case H5T_STRING: return "strings"
+        case H5T_COMPOUND: return "compound values"
+        case H5T_ENUM: return "enumerated values (such as booleans)"
+        case H5T_ARRAY: return "array-typed values"
+        case H5T_VLEN: return "variable-length sequences"
+        case H5T_REFERENCE: return "object references"
+        case H5T_OPAQUE: return "opaque bytes"
+        case H5T_BITFIELD: return "bit fields"
+        default: return "values of an unknown type"
+        }
+    }
+
     static func of(type: hid_t) -> ElementType? {
         let size = H5Tget_size(type)
         switch H5Tget_class(type) {

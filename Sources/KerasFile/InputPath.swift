@@ -6,6 +6,12 @@ enum InputPath {
     static func validate(_ path: String, requireHDF5: Bool = true) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            // stat's reason when it is not plain absence: a symbolic link loop, a component
+            // that is a file, a permission on a folder on the way.
+            var info = stat()
+            if stat(path, &info) != 0, errno != ENOENT {
+                throw KerasFileError(path, "cannot be read: \(String(cString: strerror(errno)))")
+            }
             throw KerasFileError(path, "no such file")
         }
         guard !isDirectory.boolValue else { throw KerasFileError(path, "is a directory, not an .h5 file") }

@@ -217,6 +217,8 @@ private struct JSONParser {
                 var code = try parseHex4()
                 if (0xD800..<0xDC00).contains(code), consume("\\u") {
                     let low = try parseHex4()
+                    // A high surrogate not followed by a low one is invalid (was an overflow trap).
+                    guard (0xDC00..<0xE000).contains(low) else { throw error("invalid surrogate pair in \\u escape") }
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 }
                 out.append(contentsOf: Array(String(UnicodeScalar(code).map(Character.init) ?? "\u{FFFD}").utf8))

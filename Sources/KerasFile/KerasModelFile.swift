@@ -104,7 +104,13 @@ extension KerasModelFile {
         guard let layerNames = try SplitAttributes.readStrings("layer_names", of: group) else {
             throw KerasFileError(path, "model_weights has no layer_names attribute")
         }
+        var seen = Set<String>()
         return try layerNames.map { name in
+            // Each layer's weights once: a name listed twice would load (and later write) one
+            // layer's weights as two layers'.
+            guard seen.insert(name).inserted else {
+                throw KerasFileError(path, "layer '\(name)' is listed twice in model_weights' layer_names")
+            }
             guard group.hasGroup(name) else {
                 throw KerasFileError(path, "layer '\(name)' is listed in layer_names but has no weight group")
             }
@@ -115,7 +121,11 @@ extension KerasModelFile {
     /// The datasets a group lists in `weight_names`, in that order.
     private static func readNamedArrays(_ group: Group, path: String) throws -> [NamedArray] {
         let names = try SplitAttributes.readStrings("weight_names", of: group) ?? []
+        var seen = Set<String>()
         return try names.map { name in
+            guard seen.insert(name).inserted else {
+                throw KerasFileError(path, "weight '\(name)' is listed twice in the weight_names of \(group.path)")
+            }
             guard group.hasDataset(name) else {
                 throw KerasFileError(path, "weight '\(name)' is listed in \(group.path) but missing")
             }

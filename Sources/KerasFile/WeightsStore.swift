@@ -114,9 +114,17 @@ public struct WeightsStore: Sendable {
                   vars.hasDataset(name) else {
                 throw KerasFileError(path, "\(vars.path) holds '\(name)'; Keras's layout has only datasets 0 to \(names.count - 1)")
             }
+            // A corrupt group can list one name twice (a fuzz find: the nil left at the
+            // missing position trapped below).
+            guard arrays[position] == nil else {
+                throw KerasFileError(path, "\(vars.path) lists '\(name)' twice")
+            }
             arrays[position] = try vars.dataset(name).read()
         }
-        return arrays.map { $0! }
+        return try arrays.enumerated().map { position, array in
+            guard let array else { throw KerasFileError(path, "\(vars.path) has no dataset \(position)") }
+            return array
+        }
     }
 
     // MARK: Writing

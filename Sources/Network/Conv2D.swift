@@ -54,6 +54,8 @@ final class Conv2DLayer: NetworkLayer {
         guard g.channels % groups == 0, filters % groups == 0 else {
             throw NetworkError(layer: name, "groups = \(groups) must divide the input channels (\(g.channels)) and the filters (\(filters))")
         }
+        // Sized before the kernels plan their buffers: 2^62 filters is refused, not overflowed.
+        try Graph.checkSampleShape(outputShape, layer: name, what: "output of shape")
         self.conv = groups == 1 ? makeConvolution2D(geometry: g, filters: filters)
             : GroupedConvolution2D(geometry: g, filters: filters, groups: groups)
         self.activation = activation.kernel(shape: outputShape)

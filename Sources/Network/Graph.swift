@@ -1,3 +1,4 @@
+import Budget
 import KerasFile
 import Kernels
 
@@ -152,7 +153,9 @@ struct Graph {
         // The layer objects, each after its inputs.
         var offset = 0
         if let shape = implicitInput {
-            nodes.append(GraphNode(spec: nil, layer: .input(try InputLayerNode(name: specs[0].name + "_input", batchShape: shape)), inputs: []))
+            let layer = try InputLayerNode(name: specs[0].name + "_input", batchShape: shape)
+            try Self.checkSampleShape(layer.outputShape, layer: layer.name, what: "input of shape")
+            nodes.append(GraphNode(spec: nil, layer: .input(layer), inputs: []))
             offset = 1
         }
         firstNode = Array(repeating: nil, count: specs.count)
@@ -191,7 +194,26 @@ struct Graph {
         needsInputGradient = nodes.map { node in node.inputs.map { upstream[$0] } }
     }
 
+    /// Refuses a per-sample shape whose size overflows or whose one sample (with its gradient)
+    /// does not fit the memory budget, before the layer that would compute it is built: a
+    /// 100000 x 100000 input or a Reshape to 2^62 values is refused by name, not allocated.
+    static func checkSampleShape(_ shape: [Int], layer: String, what: String) throws {
+        do {
+            try MemoryBudget.check("its \(what) \(describeShape(shape)) (one sample, with its gradient)",
+                                   bytes: MemoryBudget.byteCount(shape, elementSize: 8))
+        } catch let error as ResourceError {
+            throw NetworkError(layer: layer, error.message)
+        }
+    }
+
     static func makeLayer(_ spec: LayerSpec, inputShapes: [[Int]], store: ParameterStore) throws -> NodeLayer {
+        for shape in inputShapes { try checkSampleShape(shape, layer: spec.name, what: "input of shape") }
+        let layer = try makeUncheckedLayer(spec, inputShapes: inputShapes, store: store)
+        try checkSampleShape(layer.base.outputShape, layer: spec.name, what: "output of shape")
+        return layer
+    }
+
+    private static func makeUncheckedLayer(_ spec: LayerSpec, inputShapes: [[Int]], store: ParameterStore) throws -> NodeLayer {
         switch spec.kind {
         case .merge(let operation):
             return .merge(try MergeLayer(name: spec.name, operation: operation, inputShapes: inputShapes))

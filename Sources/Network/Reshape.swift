@@ -1,3 +1,4 @@
+import Budget
 import KerasFile
 import Kernels
 
@@ -11,12 +12,16 @@ final class ReshapeLayer: NetworkLayer {
 
     init(name: String, targetShape: [Int], inputShape: [Int]) throws {
         self.name = name
-        let total = inputShape.reduce(1, *)
+        guard let total = MemoryBudget.elementCount(inputShape) else {
+            throw NetworkError(layer: name, "input of shape \(describeShape(inputShape)) is too large: its size overflows")
+        }
         let unknown = targetShape.filter { $0 == -1 }.count
         guard unknown <= 1, targetShape.allSatisfy({ $0 == -1 || $0 > 0 }) else {
             throw NetworkError(layer: name, "invalid target_shape \(describeShape(targetShape))")
         }
-        let known = targetShape.filter { $0 != -1 }.reduce(1, *)
+        guard let known = MemoryBudget.elementCount(targetShape.filter { $0 != -1 }) else {
+            throw NetworkError(layer: name, "target_shape \(describeShape(targetShape)) is too large: its size overflows")
+        }
         var shape = targetShape
         if unknown == 1 {
             guard known > 0, total % known == 0 else {

@@ -6,7 +6,7 @@ struct Diff: ParsableCommand {
         abstract: "Compare two checkpoints tensor by tensor: NaN/Inf, explosions, Adam's update ratio.",
         discussion: """
             Exit status: 0 healthy, 1 NaN/Inf or an exploded weight found, 2 the files could not \
-            be read or compared.
+            be read or compared (two different architectures included).
             """)
 
     @Argument(help: ArgumentHelp("The earlier checkpoint (any Keras .h5 layout).", valueName: "a.h5"))
@@ -34,6 +34,10 @@ struct Diff: ParsableCommand {
         try reportingFailures {
             let diff = try CheckpointDiff(CheckpointTensors(path: a), CheckpointTensors(path: b),
                                           thresholds: ExplosionThresholds(normRatio: explosionRatio, maxAbs: maxAbs))
+            if let difference = diff.architectureDifference {
+                // Unrelated models: comparing their numbers would only mislead ("Verdict: ok").
+                throw DiagnosisError("\(b): is not a checkpoint of the same model as \(a): \(difference); diff compares two checkpoints of one architecture")
+            }
             print(json ? diff.json().prettyPrinted() : diff.text())
             status = diff.verdict.exitStatus
         }

@@ -13,6 +13,8 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
 
+    @OptionGroup var budget: BudgetFlags
+
     func run() throws {
         try reportingFailures {
             let model = try KerasModel.load(file)

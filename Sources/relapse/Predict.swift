@@ -1,4 +1,5 @@
 import ArgumentParser
+import Budget
 import Foundation
 import HDF5
 import KerasFile
@@ -19,7 +20,13 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the dataset pred.", valueName: "file.h5"))
     var out: String
 
-    @Option var batchSize: Int = 32
+    @Option(parsing: .unconditional, help: "Samples per batch.") var batchSize: Int = 32
+
+    @OptionGroup var budget: BudgetFlags
+
+    func validate() throws {
+        if batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+    }
 
     func run() throws {
         try reportingFailures {
@@ -27,7 +34,10 @@ struct Predict: ParsableCommand {
             let network = try RunSetup.withFile(model) { try Network(model: keras) }
             let inputs = try Dataset.inputs(path: data, modelInputShape: network.inputShape)
             let pred = try RunSetup.withFile(data) {
-                try Trainer(network: network, optimizer: Optimizer(Adam()), loss: Loss(.meanSquaredError), semantics: .tfKeras)
+                let count = inputs.shape.first ?? 0
+                try Trainer.checkBatchFits(network: network, batchSize: batchSize, samples: count)
+                try MemoryBudget.check("the predictions for \(count) samples", shape: [count] + network.outputShape)
+                return try Trainer(network: network, optimizer: Optimizer(Adam()), loss: Loss(.meanSquaredError), semantics: .tfKeras)
                     .predict(inputs, batchSize: batchSize)
             }
             try AtomicFile.write(to: out) { temporary in
@@ -44,8 +54,10 @@ struct MakeData: ParsableCommand {
         commandName: "make-data",
         abstract: "Write the synthetic broken-lines set as x and y, so Keras can train on exactly the same data.")
 
-    @Option(help: "Number of samples.")
+    @Option(parsing: .unconditional, help: "Number of samples.")
     var synthetic: Int
+
+    @OptionGroup var budget: BudgetFlags
 
     @Option var dataSeed: UInt64 = 0
 
@@ -57,7 +69,7 @@ struct MakeData: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            guard synthetic > 0 else { throw DataError("--synthetic", "needs a positive count") }
+            try Dataset.checkSyntheticFits(count: synthetic)
             try writeDataset(Dataset.synthetic(count: synthetic, seed: dataSeed, layout: channelsLast ? .nhwc : .nchw), to: out)
         }
     }

@@ -50,8 +50,14 @@ struct Resume: ParsableCommand {
     @Argument(help: ArgumentHelp("The checkpoint to continue from.", valueName: "checkpoint.h5"))
     var checkpoint: String
 
-    @Option(help: "Epochs done before this Keras checkpoint (numbering of the new epochs).")
+    @Option(parsing: .unconditional, help: "Epochs done before this Keras checkpoint (numbering of the new epochs).")
     var initialEpoch: Int?
+
+    func validate() throws {
+        if let initialEpoch, initialEpoch < 0 || initialEpoch >= TrainingRun.maxEpoch {
+            throw ValidationError("--initial-epoch must be between 0 and \(TrainingRun.maxEpoch - 1)")
+        }
+    }
 
     @OptionGroup var runFlags: RunFlags
     @OptionGroup var data: DataFlags

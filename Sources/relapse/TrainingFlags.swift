@@ -1,10 +1,28 @@
 import ArgumentParser
 import Kernels
+import Budget
 import Training
+
+/// `--max-memory`: the resource policy's budget (docs/RELIABILITY.md, "Sizes").
+struct BudgetFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Most memory a file, a config or a flag may make Relapse plan to allocate (a weight, a data set, a batch): bytes, or with K, M, G, T (powers of 1024). Default: half this machine's memory, or RELAPSE_MAX_MEMORY.",
+        valueName: "size"))
+    var maxMemory: String?
+
+    func validate() throws {
+        guard let maxMemory else { return }
+        guard let bytes = MemoryBudget.parse(maxMemory) else {
+            throw ValidationError("--max-memory must be a positive size such as 8G, 512M or 1000000 (bytes)")
+        }
+        // Set here, once the arguments are known and before any command body runs.
+        MemoryBudget.bytes = bytes
+    }
+}
 
 /// Where the training data come from (any one of them) and the validation data.
 struct DataFlags: ParsableArguments {
-    @Option(help: "Use N samples of the built-in broken-lines generator.")
+    @Option(parsing: .unconditional, help: "Use N samples of the built-in broken-lines generator.")
     var synthetic: Int?
 
     @Option(help: "Seed of the broken-lines generator.")
@@ -19,7 +37,7 @@ struct DataFlags: ParsableArguments {
     @Option(help: ArgumentHelp("NumPy labels; needs --x.", valueName: "y.npy"))
     var y: String?
 
-    @Option(help: "Hold out the last fraction of the data for validation (Keras's validation_split).")
+    @Option(parsing: .unconditional, help: "Hold out the last fraction of the data for validation (Keras's validation_split).")
     var validationSplit: Double?
 
     @Option(help: ArgumentHelp("Validation data: an HDF5 file with x and y.", valueName: "file.h5"))
@@ -44,7 +62,7 @@ struct DataFlags: ParsableArguments {
 
 /// Training hyperparameters; each overrides the file's training_config.
 struct HyperparameterFlags: ParsableArguments {
-    @Option(help: "Samples per batch (Keras's default 32).")
+    @Option(parsing: .unconditional, help: "Samples per batch (Keras's default 32).")
     var batchSize: Int?
 
     @Option(help: "Seed for shuffling, dropout and (for a .json model) the initial weights.")
@@ -58,18 +76,18 @@ struct HyperparameterFlags: ParsableArguments {
         valueName: "name"))
     var optimizer: String?
 
-    @Option(help: "Learning rate (replaces the file's, schedule included).") var learningRate: Double?
-    @Option(help: "Adam/AdamW/Adamax/Nadam/RMSprop/Adagrad/Adadelta epsilon.") var epsilon: Double?
-    @Option(help: "Adam/AdamW/Adamax/Nadam beta_1, in [0, 1).") var beta1: Double?
-    @Option(help: "Adam/AdamW/Adamax/Nadam beta_2, in [0, 1).") var beta2: Double?
-    @Option(help: "SGD/RMSprop momentum, in [0, 1].") var momentum: Double?
+    @Option(parsing: .unconditional, help: "Learning rate (replaces the file's, schedule included).") var learningRate: Double?
+    @Option(parsing: .unconditional, help: "Adam/AdamW/Adamax/Nadam/RMSprop/Adagrad/Adadelta epsilon.") var epsilon: Double?
+    @Option(parsing: .unconditional, help: "Adam/AdamW/Adamax/Nadam beta_1, in [0, 1).") var beta1: Double?
+    @Option(parsing: .unconditional, help: "Adam/AdamW/Adamax/Nadam beta_2, in [0, 1).") var beta2: Double?
+    @Option(parsing: .unconditional, help: "SGD/RMSprop momentum, in [0, 1].") var momentum: Double?
     @Flag(inversion: .prefixedNo, help: "Adam/AdamW amsgrad.") var amsgrad: Bool?
     @Flag(inversion: .prefixedNo, help: "SGD Nesterov momentum.") var nesterov: Bool?
-    @Option(help: "RMSprop/Adadelta rho, in [0, 1).") var rho: Double?
-    @Option(help: "Clip each gradient to this L2 norm (Keras 2.2: all gradients together).") var clipnorm: Double?
-    @Option(help: "Clip gradient values to [-v, v].") var clipvalue: Double?
-    @Option(help: "Clip all gradients together to this L2 norm (not in Keras 2.2).") var globalClipnorm: Double?
-    @Option(help: "Decoupled weight decay, w -= w * wd * lr before each step (not in Keras 2.2).") var weightDecay: Double?
+    @Option(parsing: .unconditional, help: "RMSprop/Adadelta rho, in [0, 1).") var rho: Double?
+    @Option(parsing: .unconditional, help: "Clip each gradient to this L2 norm (Keras 2.2: all gradients together).") var clipnorm: Double?
+    @Option(parsing: .unconditional, help: "Clip gradient values to [-v, v].") var clipvalue: Double?
+    @Option(parsing: .unconditional, help: "Clip all gradients together to this L2 norm (not in Keras 2.2).") var globalClipnorm: Double?
+    @Option(parsing: .unconditional, help: "Decoupled weight decay, w -= w * wd * lr before each step (not in Keras 2.2).") var weightDecay: Double?
 
     @Option(help: ArgumentHelp(
         "Loss, replacing the file's (its loss_weights stay): a Keras name or alias in any case (binary_crossentropy/bce, "
@@ -152,13 +170,13 @@ struct HyperparameterFlags: ParsableArguments {
 
 /// Epochs, where checkpoints go, and how often.
 struct RunFlags: ParsableArguments {
-    @Option(help: "Epochs to train.")
+    @Option(parsing: .unconditional, help: "Epochs to train.")
     var epochs: Int = 10
 
     @Option(help: ArgumentHelp("Folder for epoch-NNNN.h5, best.h5 and history.csv (train: runs/default; resume: a new branch folder beside the checkpoint, or the checkpoint's own folder to continue that run).", valueName: "dir"))
     var checkpoints: String?
 
-    @Option(help: "Write epoch-NNNN.h5 every K epochs (best.h5, history.csv and the last epoch always).")
+    @Option(parsing: .unconditional, help: "Write epoch-NNNN.h5 every K epochs (best.h5, history.csv and the last epoch always).")
     var saveEvery: Int = 1
 
     @Flag(help: "Stop at the first NaN or infinite loss, like Keras's TerminateOnNaN; checkpoints are kept.")
@@ -170,11 +188,13 @@ struct RunFlags: ParsableArguments {
     @Flag(help: "Replace what is in the checkpoint folder: another run's files (train, or resume into another folder), or the checkpoints after the one resumed from (resume --checkpoints into its own folder). Without it, runs never overwrite each other.")
     var overwrite = false
 
+    @OptionGroup var budget: BudgetFlags
+
     @Option(help: ArgumentHelp("Checkpoint format: h5 (legacy HDF5) or keras (Keras 3's zip); default: the format of the file the run started from.", valueName: "h5|keras"))
     var format: CheckpointFormatFlag?
 
     func validate() throws {
-        if epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        if epochs <= 0 || epochs > TrainingRun.maxEpoch { throw ValidationError("--epochs must be between 1 and \(TrainingRun.maxEpoch)") }
         if saveEvery <= 0 { throw ValidationError("--save-every must be positive") }
         for name in stopOn where Symptoms.rule(named: name) == nil {
             throw ValidationError("--stop-on: no symptom '\(name)'; symptoms: \(Symptoms.names.joined(separator: ", "))")

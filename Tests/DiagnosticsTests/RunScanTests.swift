@@ -145,5 +145,8 @@ final class RunScanTests: XCTestCase {
             ("best.h5", nil), (".epoch-0003.h5.tmp-123", nil), (".epoch-0003.h5", nil), ("history.csv", nil), ("epoch-0004.keras", 4), ("best.keras", nil),
         ]
         for (name, epoch) in cases { XCTAssertEqual(CheckpointName.epoch(of: name), epoch, name) }
+        // The stopped state belongs to its epoch but is not its end (scan flags it mid-epoch).
+        XCTAssertTrue(CheckpointName.isStoppedState("epoch-0007-nan-batch-0012.h5"))
+        XCTAssertFalse(CheckpointName.isStoppedState("epoch-0007.h5"))
     }
 }

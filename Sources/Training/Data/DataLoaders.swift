@@ -1,3 +1,4 @@
+import Budget
 import Foundation
 import HDF5
 import Kernels
@@ -67,6 +68,18 @@ extension Dataset {
         Dataset(x: try NumPyFile.read(xPath), y: try NumPyFile.read(yPath), source: .npy(xPath: xPath, yPath: yPath))
     }
 
+    /// Refuses a synthetic set of `count` samples that is negative or would not fit the memory
+    /// budget (`--synthetic 2^40` aborted in the allocator).
+    public static func checkSyntheticFits(count: Int) throws {
+        guard count > 0 else { throw DataError("--synthetic \(count)", "needs a positive count") }
+        do {
+            try MemoryBudget.check("\(count) images of 32 x 32 with their labels",
+                                   bytes: MemoryBudget.byteCount([count, SyntheticBrokenLines.side * SyntheticBrokenLines.side + 2]))
+        } catch let error as ResourceError {
+            throw DataError("--synthetic \(count)", error.message)
+        }
+    }
+
     /// The generated broken-lines set; see `SyntheticBrokenLines`.
     public static func synthetic(count: Int, seed: UInt64 = 0, noise: Float = 0,
                                  layout: ImageLayout = .nchw) -> Dataset {
@@ -79,6 +92,7 @@ extension Dataset {
         switch source {
         case let .synthetic(count, seed, noise):
             guard noise >= 0 && noise < 1 else { throw DataError(source.name(of: .x), "noise must be in [0, 1)") }
+            try checkSyntheticFits(count: count)
             return synthetic(count: count, seed: seed, noise: noise, layout: layout)
         case .hdf5(let path): return try hdf5(path: path, layout: layout)
         case let .npy(xPath, yPath): return try numPy(xPath: xPath, yPath: yPath)

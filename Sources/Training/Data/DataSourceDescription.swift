@@ -68,14 +68,14 @@ public enum DataSourceDescription: Equatable, Sendable {
     public init(json: String) throws {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
               let d = object as? [String: String] else {
-            throw DataError("data source", "cannot read the recorded data source \(json)")
+            throw RunSetupError("cannot read the recorded data source \(json)")
         }
         try self.init(dictionary: d)
     }
 
-    private static func unreadable(_ d: [String: String], _ why: String) -> DataError {
+    private static func unreadable(_ d: [String: String], _ why: String) -> RunSetupError {
         let text = d.keys.sorted().map { "\($0)=\(d[$0]!)" }.joined(separator: ", ")
-        return DataError("data source", "cannot read the recorded data source [\(text)]: \(why)")
+        return RunSetupError("cannot read the recorded data source [\(text)]: \(why)")
     }
 }
 

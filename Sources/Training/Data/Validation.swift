@@ -4,6 +4,9 @@ import Kernels
 public enum LabelKind: Equatable, Sendable {
     /// One value per output unit: (n, width).
     case values(width: Int)
+    /// One value per output unit of an output of any rank: (n, ...shape), as Keras needs for
+    /// a model whose output is (positions, width) per sample (the loss is averaged over them).
+    case valuesOfShape([Int])
     /// One class index per sample, (n) or (n, 1), each an integer in 0..<classes
     /// (sparse_categorical_crossentropy).
     case classIndices(classes: Int)
@@ -42,9 +45,15 @@ extension Dataset {
             try Self.checkFinite(x, "x", xName)
             return result
         }
-        guard case .values(let outputWidth) = labels else { return result }
-        let wanted = [count, outputWidth]
+        let outputShape: [Int]
+        switch labels {
+        case .values(let width): outputShape = [width]
+        case .valuesOfShape(let shape): outputShape = shape
+        case .classIndices: return result
+        }
+        let wanted = [count] + outputShape
         guard y.shape == wanted else {
+            let outputWidth = outputShape.last ?? 1
             let hint = y.rank == 1 && outputWidth > 1 ? " (one-hot labels, one column per output)" : ""
             throw DataError(yName, "y has shape \(Self.tuple(y.shape)) but the model's output needs \(Self.tuple(wanted))\(hint)")
         }

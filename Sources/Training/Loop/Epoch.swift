@@ -49,6 +49,8 @@ extension Trainer {
                            progress: (BatchProgress) -> Void = { _ in },
                            observe: ((BatchReport) -> Void)? = nil) throws -> EpochResult {
         precondition(batchSize > 0)
+        // A batch larger than the data is the whole data (as in Keras); 2^63 - 1 overflowed below.
+        let batchSize = min(batchSize, max(order.count, 1))
         let batches = (order.count + batchSize - 1) / batchSize
         var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(order.count, 1)))
         var lossSum = 0.0, lossWeights = 0.0, samples = 0, correct = 0

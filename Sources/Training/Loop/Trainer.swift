@@ -82,7 +82,9 @@ public final class Trainer {
 
     /// The model's outputs for `x`, in batches.
     public func predict(_ x: Tensor, batchSize: Int) throws -> Tensor {
+        precondition(batchSize > 0)
         let count = x.shape.first ?? 0
+        let batchSize = min(batchSize, max(count, 1))
         let width = x.shape.dropFirst().reduce(1, *)
         var out: [Float] = []
         out.reserveCapacity(count * network.outputShape.reduce(1, *))

@@ -68,7 +68,7 @@ public enum RunSetup {
             skipBatches: options.skipBatches.map { [[$0.lowerBound, $0.upperBound]] },
             convolution: options.convolution == .direct ? ConvolutionChoice.direct.rawValue : nil)
         let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
-        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+        return try withFile(modelPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
     /// Continues from a checkpoint: Relapse's (with its recorded state) or Keras's (data from
@@ -128,8 +128,8 @@ public enum RunSetup {
         state.changes += changes.map { RunState.Change(epoch: nextEpoch, change: $0) }
         changes.forEach { note("changed from epoch \(nextEpoch): \($0)") }
 
-        let recordedSource = try DataSourceDescription(dictionary: state.data)
-        let recordedValidation = try state.validation.data.map { try DataSourceDescription(dictionary: $0) }
+        let recordedSource = try withFile(checkpointPath) { try DataSourceDescription(dictionary: state.data) }
+        let recordedValidation = try withFile(checkpointPath) { try state.validation.data.map { try DataSourceDescription(dictionary: $0) } }
         let (training, validation) = try loadData(options.data ?? recordedSource, options: options,
                                                   recordedSplit: state.validation.split,
                                                   recordedValidation: recordedValidation, network: network, loss: state.loss)
@@ -142,7 +142,7 @@ public enum RunSetup {
             throw KerasFileError(checkpointPath, "records unknown loss semantics '\(state.lossSemantics)'")
         }
         let trainer = Trainer(network: network, optimizer: optimizer, loss: state.loss, semantics: semantics)
-        return try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation)
+        return try withFile(checkpointPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
     // MARK: Pieces
@@ -164,7 +164,7 @@ public enum RunSetup {
             return optimizer
         }
         guard let name = options.optimizer else {
-            throw OptimizerError.unsupportedSetting("the model has no training_config naming an optimizer; give --optimizer")
+            throw RunSetupError("has no training_config naming an optimizer; give --optimizer")
         }
         var optimizer = try Optimizer(className: name, config: [:], flavor: flavor)
         optimizer.build(shapes: shapes)
@@ -211,7 +211,12 @@ public enum RunSetup {
                          recordedValidation: DataSourceDescription?, network: Network, loss: Loss) throws -> (Dataset, Dataset?) {
         let layout = ImageLayout.forSingleChannel(inputShape: network.inputShape) ?? .nchw
         let outputWidth = network.outputShape.last ?? 1
-        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .values(width: outputWidth)
+        if loss.takesClassIndices, network.outputShape.count > 1 {
+            throw KerasFileError(source.name(of: .y), "sparse class indices for an output of shape \(Dataset.tuple(network.outputShape)) per sample are not supported (one index per sample only); use one-hot labels of that shape with categorical_crossentropy")
+        }
+        // Labels of the output's whole shape: a (1, 36) output needs (n, 1, 36) labels, and
+        // the loss is averaged over every position, as in Keras.
+        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .valuesOfShape(network.outputShape)
         let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, labels: labels)
         if let validationSource = options.validationData ?? (options.validationSplit == nil ? recordedValidation : nil) {
             let validation = try Dataset.open(validationSource, layout: layout)
@@ -264,4 +269,12 @@ public enum RunSetup {
             throw KerasFileError(path, "\(error)")
         }
     }
+}
+
+/// A problem with a model or checkpoint found while setting up a run; `RunSetup.withFile`
+/// puts the file's name in front ("FILE: problem"), as it does for any error but those that
+/// already name their file (`KerasFileError`, `DataError`).
+public struct RunSetupError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -76,8 +76,13 @@ public struct RunState: Codable, Equatable, Sendable {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let state = try decoder.decode(RunState.self, from: Data(text.utf8))
         guard state.format <= currentFormat else {
-            throw DataError("checkpoint", "was written by a newer Relapse (state format \(state.format))")
+            throw RunSetupError("was written by a newer Relapse (state format \(state.format))")
         }
+        // Counts a run could have reached: an epoch of 2^63 - 1 trapped at the next epoch.
+        guard state.epoch >= 0, state.epoch < TrainingRun.maxEpoch, state.globalStep >= 0, state.globalStep <= 1 << 53 else {
+            throw RunSetupError("records epoch \(state.epoch) and step \(state.globalStep), out of range (epochs 0 to \(TrainingRun.maxEpoch - 1), steps 0 to 2^53)")
+        }
+        guard state.batchSize > 0 else { throw RunSetupError("records a batch size of \(state.batchSize); it must be positive") }
         return state
     }
 }
@@ -100,7 +105,7 @@ extension SeededGenerator {
     init(hexState: [String], what: String) throws {
         let words = hexState.compactMap { UInt64($0, radix: 16) }
         guard words.count == hexState.count, let generator = SeededGenerator(state: words) else {
-            throw DataError("checkpoint", "the recorded \(what) generator state is unreadable")
+            throw RunSetupError("the recorded \(what) generator state is unreadable")
         }
         self = generator
     }

@@ -32,6 +32,8 @@ public final class TrainingRun {
         self.training = training
         self.validation = validation
         checkpointFormat = template.format == .keras ? .keras : .h5
+        guard state.batchSize > 0 else { throw RunSetupError("records a batch size of \(state.batchSize); it must be positive") }
+        try Trainer.checkBatchFits(network: trainer.network, batchSize: state.batchSize, samples: training.count)
         shuffleGenerator = try SeededGenerator(hexState: state.shuffleGenerator, what: "shuffle")
         trainer.network.dropoutGenerator = try SeededGenerator(hexState: state.dropoutGenerator, what: "dropout")
         if let layerState = state.layerState { try trainer.network.setLayerState(layerState) }
@@ -55,10 +57,19 @@ public final class TrainingRun {
     /// this run's own checkpoints up to its current epoch, nothing later); `overwrite` clears
     /// what is in the way instead of refusing (`CheckpointFolder`); `branch`, for a resume into
     /// another folder, is recorded there as `branch.json`.
+    /// The largest epoch number a run may reach (`--epochs` and `--initial-epoch` are checked
+    /// against it): checkpoint names have room for it, and no count overflows.
+    public static let maxEpoch = 999_999
+
     public func run(epochs: Int, directory: String, start: CheckpointFolder.Start? = nil, overwrite: Bool = false,
                     branch: BranchRecord? = nil, saveEvery: Int = 1, stopOnNonFinite: Bool = false,
                     stopOn: Set<String> = [], reporter: ProgressReporter? = nil,
                     shouldStop: () -> Bool = { StopRequest.isRequested }) throws -> Summary {
+        // Epoch numbers stay in 0...maxEpoch: a recorded epoch of 2^63 - 1 (or a negative one,
+        // which named a checkpoint epoch--002.h5) is refused before the folder is touched.
+        guard epochs > 0, state.epoch >= 0, state.epoch <= TrainingRun.maxEpoch - epochs else {
+            throw DataError(directory, "epochs \(state.epoch) + \(epochs) are out of range: epoch numbers go from 1 to \(TrainingRun.maxEpoch)")
+        }
         let folder = try CheckpointFolder.open(directory, start: start ?? .continuing(epoch: state.epoch, bestEpoch: state.bestEpoch),
                                                overwrite: overwrite)
         defer { withExtendedLifetime(folder) {} }

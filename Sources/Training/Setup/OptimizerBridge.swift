@@ -49,6 +49,11 @@ extension Optimizer {
                 slots[kind]![index] = Tensor(array)
             }
         }
+        // A count Keras could reach: beyond 2^53 its float step (lr schedules, bias
+        // corrections) no longer counts, and 2^63 - 1 would overflow at the next step.
+        guard state.iterations >= 0, state.iterations <= 1 << 53 else {
+            throw OptimizerError.stateMismatch("its iteration count \(state.iterations) is out of range (0 to 2^53)")
+        }
         iterations = state.iterations
     }
 }
