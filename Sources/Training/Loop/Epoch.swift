@@ -57,14 +57,19 @@ extension Trainer {
         var firstNonFinite: Int?
         var interrupted = false
         var signals = BatchSignals()
+        // The update ratios and Adam's update RMS read every weight twice more per step (a tenth
+        // of the seed model's step): they are measured on every fourth step of the epoch (its
+        // first included), and on every step when a caller observes each batch (bisect).
+        let measureEvery = observe == nil ? BatchSignals.measureEvery : 1
         for batch in 0..<batches {
             if shouldStop() { interrupted = true; break }
             if skip(batch + 1) { continue }
             let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
             data.batch(indices: indices, x: &bx, y: &by)
-            signals.beforeStep(network)
+            let measure = batch % measureEvery == 0
+            if measure { signals.beforeStep(network) }
             let result = try step(x: bx, y: by)
-            signals.record(network, optimizer: optimizer)
+            signals.record(network, optimizer: optimizer, measureUpdates: measure)
             lossSum += Double(result.loss) * result.reportWeight
             lossWeights += result.reportWeight
             samples += result.count

@@ -52,14 +52,24 @@ struct BatchSignals {
                 before[i] = variable.value.data
             } else {
                 variable.value.data.withUnsafeBufferPointer { from in
-                    before[i].withUnsafeMutableBufferPointer { to in to.baseAddress!.update(from: from.baseAddress!, count: from.count) }
+                    before[i].withUnsafeMutableBufferPointer { to in
+                        // In pieces over the cores: one copy of every weight per step.
+                        let f = from.baseAddress!, t = to.baseAddress!, n = from.count, piece = 1 << 16
+                        parallelFor((n + piece - 1) / piece, minimumWorkPerItem: piece) { p in
+                            (t + p * piece).update(from: f + p * piece, count: min(piece, n - p * piece))
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Reads the gradients, weights, optimizer state and output after a training step.
-    mutating func record(_ network: Network, optimizer: Optimizer) {
+    /// Steps between measurements of the update ratios and Adam's update RMS during training.
+    static let measureEvery = 4
+
+    /// Reads the gradients, weights, optimizer state and output after a training step;
+    /// `measureUpdates`: also the update ratios (`beforeStep` was called) and Adam's update RMS.
+    mutating func record(_ network: Network, optimizer: Optimizer, measureUpdates: Bool = true) {
         let variables = network.trainableVariables
         var squares = 0.0
         var layerSquares: [(String, Double)] = []
@@ -75,7 +85,7 @@ struct BatchSignals {
                 layerSquares.append((variable.layerName, s))
                 kernels.append((variable.layerName, s))
             }
-            if i < before.count, before[i].count == variable.value.count {
+            if measureUpdates, i < before.count, before[i].count == variable.value.count {
                 let (delta, weight) = Self.updateSquares(before[i], variable.value.data)
                 if let last = updateSquares.last, last.0 == variable.layerName {
                     updateSquares[updateSquares.count - 1].1 += delta
@@ -103,7 +113,7 @@ struct BatchSignals {
                 updateRatioSums[layer] = (old.sum + ratio, old.count + 1)
             }
         }
-        let rms = optimizer.adamUpdateRMS(gradients: variables.map(\.gradient))
+        let rms = measureUpdates ? optimizer.adamUpdateRMS(gradients: variables.map(\.gradient)) : nil
         if let rms {
             adamRMSSum += rms
             adamRMSMax = rms.isNaN || adamRMSMax.isNaN ? .nan : max(adamRMSMax, rms)
@@ -125,21 +135,25 @@ struct BatchSignals {
         samples += rows
     }
 
-    /// Sums of (after - before)^2 and before^2, in Double, four lanes, fixed order.
+    /// Sums of (after - before)^2 and before^2, in Double, in fixed pieces over the cores.
     private static func updateSquares(_ before: [Float], _ after: [Float]) -> (Double, Double) {
         before.withUnsafeBufferPointer { b in
             after.withUnsafeBufferPointer { a in
-                var d0 = 0.0, d1 = 0.0, w0 = 0.0, w1 = 0.0
-                var i = 0
-                let n = b.count
-                while i + 2 <= n {
-                    let x0 = Double(b[i]), x1 = Double(b[i + 1])
-                    let e0 = Double(a[i]) - x0, e1 = Double(a[i + 1]) - x1
-                    d0 += e0 * e0; d1 += e1 * e1; w0 += x0 * x0; w1 += x1 * x1
-                    i += 2
+                guard let bp = b.baseAddress, let ap = a.baseAddress else { return (0, 0) }
+                return fixedPieceSums(count: b.count) { range in
+                    // float32 lanes of eight (the difference of two float32 weights is exact
+                    // enough for a ratio), Double across blocks.
+                    var d = 0.0, w = 0.0
+                    var i = range.lowerBound
+                    while i + 8 <= range.upperBound {
+                        let x = UnsafeRawPointer(bp + i).loadUnaligned(as: SIMD8<Float>.self)
+                        let e = UnsafeRawPointer(ap + i).loadUnaligned(as: SIMD8<Float>.self) - x
+                        d += Double((e * e).sum()); w += Double((x * x).sum())
+                        i += 8
+                    }
+                    while i < range.upperBound { let x = Double(bp[i]), e = Double(ap[i]) - x; d += e * e; w += x * x; i += 1 }
+                    return (d, w)
                 }
-                if i < n { let x = Double(b[i]), e = Double(a[i]) - x; d0 += e * e; w0 += x * x }
-                return (d0 + d1, w0 + w1)
             }
         }
     }
