@@ -129,20 +129,8 @@ final class PReLULayer: NetworkLayer {
         }
         let shape = inputShape.enumerated().map { sharedAxes.contains($0.offset + 1) ? 1 : $0.element }
         alpha = try store.parameter(layer: name, name: "alpha", shape: shape)
-        // Row-major index of each element into the alpha tensor (shared axes contribute 0).
-        var index = [Int](repeating: 0, count: inputShape.reduce(1, *))
-        var strides = [Int](repeating: 0, count: shape.count)
-        var s = 1
-        for d in stride(from: shape.count - 1, through: 0, by: -1) { strides[d] = shape[d] == 1 ? 0 : s; s *= shape[d] }
-        var coords = [Int](repeating: 0, count: inputShape.count)
-        for e in index.indices {
-            var k = 0
-            for d in coords.indices { k += coords[d] * strides[d] }
-            index[e] = k
-            var d = coords.count - 1
-            while d >= 0 { coords[d] += 1; if coords[d] < inputShape[d] { break }; coords[d] = 0; d -= 1 }
-        }
-        alphaIndex = index
+        // Each element's index into the alpha tensor (shared axes contribute 0).
+        alphaIndex = broadcastIndex(from: inputShape, to: shape)
     }
 
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {

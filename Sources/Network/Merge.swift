@@ -100,7 +100,7 @@ final class MergeLayer: MergingLayer {
     private func broadcast(_ input: Tensor, from shape: [Int]) -> Tensor {
         let batch = input.samples
         var out = Tensor(zeros: [batch] + outputShape)
-        let map = sourceIndex(from: shape)
+        let map = broadcastIndex(from: outputShape, to: shape)
         let inCount = shape.reduce(1, *), outCount = map.count
         input.withPointer { x in out.withMutablePointer { y in
             for b in 0..<batch { for j in 0..<outCount { y[b * outCount + j] = x[b * inCount + map[j]] } }
@@ -114,35 +114,12 @@ final class MergeLayer: MergingLayer {
         let batch = gradient.samples
         let inCount = shape.reduce(1, *)
         var out = Tensor(zeros: [batch] + shape)
-        let map = sourceIndex(from: shape)
+        let map = broadcastIndex(from: outputShape, to: shape)
         let outCount = map.count
         gradient.withPointer { g in out.withMutablePointer { y in
             for b in 0..<batch { for j in 0..<outCount { y[b * inCount + map[j]] += g[b * outCount + j] } }
         } }
         return out
-    }
-
-    /// For each position of the output (per sample), the position of a `shape` input it reads.
-    private func sourceIndex(from shape: [Int]) -> [Int] {
-        let rank = outputShape.count
-        var strides = [Int](repeating: 0, count: rank)
-        var step = 1
-        for d in (0..<rank).reversed() {
-            strides[d] = shape[d] == 1 ? 0 : step
-            step *= shape[d]
-        }
-        var index = [Int](repeating: 0, count: rank)
-        return (0..<outputShape.reduce(1, *)).map { _ in
-            let source = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < outputShape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
-            return source
-        }
     }
 
     private func sameShapeBackward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {

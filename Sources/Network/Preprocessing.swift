@@ -85,20 +85,8 @@ final class NormalizationLayer: NetworkLayer {
             varianceParam = try store.parameter(layer: name, name: "variance", shape: statShape, isState: true)
             countParam = try store.parameter(layer: name, name: "count", shape: [], isState: true)
         }
-        // Row-major index into the statistics for every element of a sample.
-        var strides = [Int](repeating: 0, count: inputShape.count)
-        var s = 1
-        for d in kept.reversed() { strides[d] = s; s *= inputShape[d] }
-        var index = [Int](repeating: 0, count: inputShape.reduce(1, *))
-        var coords = [Int](repeating: 0, count: inputShape.count)
-        for e in index.indices {
-            var k = 0
-            for d in coords.indices { k += coords[d] * strides[d] }
-            index[e] = k
-            var d = coords.count - 1
-            while d >= 0 { coords[d] += 1; if coords[d] < inputShape[d] { break }; coords[d] = 0; d -= 1 }
-        }
-        statIndex = index
+        // Row-major index into the statistics (the kept axes) for every element of a sample.
+        statIndex = broadcastIndex(from: inputShape, to: inputShape.indices.map { kept.contains($0) ? inputShape[$0] : 1 })
     }
 
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {

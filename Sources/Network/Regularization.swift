@@ -85,29 +85,10 @@ extension WeightConstraint {
     /// L2 norms over `axes` (float32 sqrt of a double-accumulated sum of squares), and for each
     /// element the index of the norm it belongs to.
     static func norms(_ w: Tensor, axes: [Int]) -> (values: [Float], group: [Int]) {
-        let shape = w.shape
-        let reduced = Set(axes)
         // Each element's group: its index over the kept axes, row-major.
-        var keptStrides = [Int](repeating: 0, count: shape.count)
-        var groups = 1
-        for axis in stride(from: shape.count - 1, through: 0, by: -1) where !reduced.contains(axis) {
-            keptStrides[axis] = groups
-            groups *= shape[axis]
-        }
-        var group = [Int](repeating: 0, count: w.count)
-        var index = [Int](repeating: 0, count: shape.count)
-        for i in 0..<w.count {
-            var g = 0
-            for axis in shape.indices { g += index[axis] * keptStrides[axis] }
-            group[i] = g
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        let kept = w.shape.indices.map { axes.contains($0) ? 1 : w.shape[$0] }
+        let groups = kept.reduce(1, *)
+        let group = broadcastIndex(from: w.shape, to: kept)
         var sums = [Double](repeating: 0, count: groups)
         for i in 0..<w.count { sums[group[i]] += Double(w.data[i]) * Double(w.data[i]) }
         return (sums.map { Float($0).squareRoot() }, group)
