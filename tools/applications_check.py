@@ -46,6 +46,8 @@ import numpy as np
 import tf_keras
 import keras
 
+from model_parity import weights_of
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 FAMILIES = {
@@ -67,18 +69,6 @@ FAMILIES = {
 TRAIN = {("tf-keras", "MobileNetV2")}
 # (Keras, family) -> the class a refusal must name.
 REFUSED = {("tf-keras", "MobileNetV3Small"): "TFOpLambda"}
-
-
-def weights_of(path):
-    out = {}
-    with h5py.File(path) as f:
-        g = f["model_weights"]
-        for layer in g.attrs["layer_names"]:
-            layer = layer.decode() if isinstance(layer, bytes) else layer
-            for i, n in enumerate(g[layer].attrs["weight_names"]):
-                n = n.decode() if isinstance(n, bytes) else n
-                out[(layer, i)] = g[layer][n][...]
-    return out
 
 
 def fit(K, family, x, y, path):

@@ -1,0 +1,106 @@
+"""Judging one model against real Keras, shared by the end-to-end parity scripts
+(tools/bn_cnn_parity.py, tools/graph_parity.py; weights_of also tools/applications_check.py).
+
+judge() builds the model in tf-keras and in Keras 3 and checks, for each:
+- `relapse predict` of the untrained file against Keras's `predict`;
+- one epoch of `relapse train --data D --epochs 1 --batch-size B --no-shuffle --checkpoints DIR`
+  within 1e-5 relative of Keras's epoch loss and 1e-4 relative L2 of every weight tensor of
+  Keras's own `fit` on the same data and order;
+- optionally, Keras loading Relapse's checkpoint and predicting what Relapse predicts from it;
+- resume: 2 epochs in one run, and 1 epoch then `relapse resume epoch-0001.h5 --epochs 1
+  --checkpoints <same folder>`, give bit-identical weights and optimizer state.
+"""
+import csv
+import os
+import subprocess
+import tempfile
+
+import h5py
+import numpy as np
+import tf_keras
+import keras
+
+
+def weights_of(path):
+    """A legacy .h5's weights by (layer group, position in weight_names)."""
+    out = {}
+    with h5py.File(path) as f:
+        g = f["model_weights"]
+        for layer in g.attrs["layer_names"]:
+            layer = layer.decode() if isinstance(layer, bytes) else layer
+            for i, n in enumerate(g[layer].attrs["weight_names"]):
+                n = n.decode() if isinstance(n, bytes) else n
+                out[(layer, i)] = g[layer][n][...]
+    return out
+
+
+def all_arrays(path):
+    """Every weight and optimizer array of a legacy .h5, by path."""
+    out = {}
+    with h5py.File(path) as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and (name.startswith("model_weights") or name.startswith("optimizer_weights")):
+                out[name] = obj[...]
+        f.visititems(visit)
+    return out
+
+
+def _predict(relapse, model_path, data, out):
+    subprocess.run([relapse, "predict", model_path, "--data", data, "--out", out], check=True, stdout=subprocess.DEVNULL)
+    with h5py.File(out) as f:
+        return f["pred"][...]
+
+
+def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_tolerance=1e-5,
+          weights_label="every weight tensor", keras_loads_checkpoint=False, resume_holds=None):
+    """`build(K)` returns a compiled model; `check(ok, label, detail)` records a result.
+    `resume_holds`: (substring, count) of array names the resumed checkpoint must hold."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.h5")
+        with h5py.File(data, "w") as f:
+            f["x"], f["y"] = x, y
+        for tag, K in [("tf-keras", tf_keras), ("Keras 3", keras)]:
+            K.utils.set_random_seed(seed)
+            model = build(K)
+            start = os.path.join(tmp, f"{tag[:2]}-start.h5")
+            model.save(start)
+
+            ours = _predict(relapse, start, data, os.path.join(tmp, f"{tag[:2]}-pred.h5"))
+            worst = float(np.abs(ours - model.predict(x, verbose=0)).max())
+            check(worst <= predict_tolerance, f"{tag}: relapse predict within {predict_tolerance:g} of Keras", f"max abs {worst:.3g}")
+
+            history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+            keras_after = os.path.join(tmp, f"{tag[:2]}-after.h5")
+            model.save(keras_after)
+            run = os.path.join(tmp, f"{tag[:2]}-run1")
+            train = [relapse, "train", start, "--data", data, "--batch-size", str(batch_size), "--no-shuffle"]
+            subprocess.run(train + ["--epochs", "1", "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
+            with open(os.path.join(run, "history.csv")) as f:
+                relapse_loss = float(next(csv.DictReader(f))["loss"])
+            keras_loss = history.history["loss"][0]
+            rel = abs(relapse_loss - keras_loss) / abs(keras_loss)
+            check(rel <= 1e-5, f"{tag}: epoch loss Relapse {relapse_loss:.9g} vs Keras {keras_loss:.9g}", f"relative {rel:.3g}")
+            ref, mine = weights_of(keras_after), weights_of(os.path.join(run, "epoch-0001.h5"))
+            worst_name, worst = None, 0.0
+            for key, value in ref.items():
+                d = float(np.linalg.norm(mine[key].astype(np.float64) - value) / max(np.linalg.norm(value), 1e-12))
+                if d > worst:
+                    worst_name, worst = key, d
+            check(worst <= 1e-4, f"{tag}: {weights_label} within 1e-4 relative L2", f"worst {worst_name}: {worst:.3g}")
+
+            if keras_loads_checkpoint:
+                checkpoint = os.path.join(run, "epoch-0001.h5")
+                loaded = K.models.load_model(checkpoint)
+                ours = _predict(relapse, checkpoint, data, os.path.join(tmp, f"{tag[:2]}-pred-ckpt.h5"))
+                worst = float(np.abs(ours - loaded.predict(x, verbose=0)).max())
+                check(worst <= 1e-5, f"{tag}: Keras loads Relapse's checkpoint and predicts as Relapse does", f"max abs {worst:.3g}")
+
+            two = os.path.join(tmp, f"{tag[:2]}-run2")
+            subprocess.run(train + ["--epochs", "2", "--checkpoints", two], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([relapse, "resume", os.path.join(run, "epoch-0001.h5"), "--epochs", "1",
+                            "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
+            a, b = all_arrays(os.path.join(two, "epoch-0002.h5")), all_arrays(os.path.join(run, "epoch-0002.h5"))
+            same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+            holds = resume_holds is None or len([k for k in a if resume_holds[0] in k]) == resume_holds[1]
+            check(same and holds, f"{tag}: 2 epochs == 1 epoch + resume 1, bit for bit ({len(a)} arrays)",
+                  "" if same else "differs")
