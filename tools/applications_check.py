@@ -8,6 +8,10 @@ For each family and Keras:
   not run (tf-keras's MobileNetV3 computes hard-swish with TFOpLambda layers: refused by name);
 - `relapse predict` within 1e-4 max abs of Keras's `predict` on 8 images;
 - `relapse resave`: Keras loads the file Relapse wrote, every weight bit for bit;
+- the first step's gradients of every tensor (tools/gradient_probe.py): Relapse's distance from
+  float64 Keras on the same weights and batch within 10x Keras float32's own (or at rounding
+  level); these networks are too ill-conditioned at their random start for a tighter test that
+  Keras itself would pass (gradient_probe.py's docstring has the measurements);
 - for the families in TRAIN, one epoch of `relapse train --data D --epochs 1 --batch-size 8
   --no-shuffle --checkpoints DIR` on 16 images against Keras's own `fit` on the same data and
   order: the epoch loss within 1e-5 relative and every weight tensor within 1e-4 relative L2,
@@ -46,26 +50,20 @@ import numpy as np
 import tf_keras
 import keras
 
+from application_families import FAMILIES
 from model_parity import weights_of
+import gradient_probe
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
-FAMILIES = {
-    "MobileNetV2": lambda A: A.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10, alpha=0.35),
-    "ResNet50": lambda A: A.ResNet50(weights=None, input_shape=(32, 32, 3), classes=10),
-    "DenseNet121": lambda A: A.DenseNet121(weights=None, input_shape=(32, 32, 3), classes=10),
-    "EfficientNetB0": lambda A: A.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=10),
-    "Xception": lambda A: A.Xception(weights=None, input_shape=(71, 71, 3), classes=10),
-    "NASNetMobile": lambda A: A.NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=10),
-    "MobileNetV3Small": lambda A: A.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=10, dropout_rate=0.0),
-    "VGG16": lambda A: A.VGG16(weights=None, input_shape=(32, 32, 3), classes=10),
-}
 # (Keras, family) trained one epoch against Keras's fit (no active Dropout; small enough for CI's
-# time). Open, and so not claimed here (issue 13's notes): on deeper BatchNormalization networks
-# Relapse's distance from Keras's fit is 2-10x Keras's own oneDNN-vs-reference spread (tf-keras
-# DenseNet121's epoch loss 1.55e-2 against a spread of 1.5e-3; NASNetMobile 4.4e-5 against
-# 4.1e-6 on CI's data; Keras 3 MobileNetV2, DenseNet121, NASNetMobile, MobileNetV3Small
-# likewise), while predictions agree to 1e-6: not yet explained.
+# time). The others are judged by their first-step gradients against float64 instead: on deeper
+# BatchNormalization networks two SGD steps from the random start are ill-conditioned in exact
+# arithmetic (float64 Keras: a 6e-8 relative perturbation of DenseNet121's initial weights
+# moves the epoch loss 5-8e-6 and BatchNormalization betas up to 1.6e-2), so Relapse's distance
+# from Keras's fit there (e.g. tf-keras DenseNet121 epoch loss 1.9e-5 from float64, Keras's own
+# float32 2.5e-6) measures which rounding each took, not the math; every first-step gradient
+# is as close to float64 as Keras's (tools/gradient_probe.py).
 TRAIN = {("tf-keras", "MobileNetV2")}
 # (Keras, family) -> the class a refusal must name.
 REFUSED = {("tf-keras", "MobileNetV3Small"): "TFOpLambda"}
@@ -154,6 +152,15 @@ def main():
                     reloaded = K.models.load_model(base + "-resaved.h5", compile=False)
                     same = all(np.array_equal(a, b) for a, b in zip(reloaded.get_weights(), model.get_weights()))
                     check(code == 0 and same, f"{label}: Keras loads Relapse's resave, weights bit for bit", err[:160])
+
+                try:
+                    probed = gradient_probe.probe(K, family, args.relapse)
+                except RuntimeError as error:
+                    check(False, f"{label}: first-step gradients", str(error)[:200])
+                else:
+                    problem = probed.verdict()
+                    check(problem is None, f"{label}: first-step gradients as close to float64 as Keras float32's",
+                          problem or probed.summary())
 
                 if (tag, family) not in TRAIN:
                     continue
