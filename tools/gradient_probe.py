@@ -85,10 +85,12 @@ class Probe:
         float32's own distance, or 1e-4 of the tensor's norm, or 1e-7 of the whole gradient's
         norm (tensors whose exact gradient is zero, such as a bias feeding BatchNormalization,
         have only rounding to compare); the loss within `factor` times Keras's own distance or
-        1e-6 relative. A wrong backward formula is off by its own size, far beyond these."""
+        1e-5 relative (issue 13's loss tolerance: Keras's own distance is one draw of rounding and
+        can be far smaller than its gradients' errors suggest, e.g. Keras 3 EfficientNetB0: loss
+        3e-7 from float64 with output gradients 9e-6 from it; Relapse 6e-6 and 1.4e-5). A wrong backward formula is off by its own size, far beyond these."""
         loss64, loss32, ours = self.losses
         bad = []
-        if abs(ours - loss64) > max(factor * abs(loss32 - loss64), 1e-6 * abs(loss64)):
+        if abs(ours - loss64) > max(factor * abs(loss32 - loss64), 1e-5 * abs(loss64)):
             bad.append(f"loss {ours:.9g} vs float64 {loss64:.9g} (Keras float32 {loss32:.9g})")
         for i, name, ours_err, keras_err, norm in self.rows:
             if ours_err > max(factor * keras_err, 1e-4 * norm, 1e-7 * self.global_norm):
