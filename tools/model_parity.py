@@ -45,6 +45,17 @@ def all_arrays(path):
     return out
 
 
+def resume_matches(relapse, train, run, two):
+    """`train` (a relapse train command without --epochs/--checkpoints) for 2 epochs into `two`
+    against `run`'s epoch 1 resumed for one more epoch in the same folder: (bit-identical?, the
+    arrays of the 2-epoch checkpoint by path)."""
+    subprocess.run(train + ["--epochs", "2", "--checkpoints", two], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([relapse, "resume", os.path.join(run, "epoch-0001.h5"), "--epochs", "1",
+                    "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
+    a, b = all_arrays(os.path.join(two, "epoch-0002.h5")), all_arrays(os.path.join(run, "epoch-0002.h5"))
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), a
+
+
 def _predict(relapse, model_path, data, out):
     subprocess.run([relapse, "predict", model_path, "--data", data, "--out", out], check=True, stdout=subprocess.DEVNULL)
     with h5py.File(out) as f:
@@ -95,12 +106,7 @@ def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_toleran
                 worst = float(np.abs(ours - loaded.predict(x, verbose=0)).max())
                 check(worst <= 1e-5, f"{tag}: Keras loads Relapse's checkpoint and predicts as Relapse does", f"max abs {worst:.3g}")
 
-            two = os.path.join(tmp, f"{tag[:2]}-run2")
-            subprocess.run(train + ["--epochs", "2", "--checkpoints", two], check=True, stdout=subprocess.DEVNULL)
-            subprocess.run([relapse, "resume", os.path.join(run, "epoch-0001.h5"), "--epochs", "1",
-                            "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
-            a, b = all_arrays(os.path.join(two, "epoch-0002.h5")), all_arrays(os.path.join(run, "epoch-0002.h5"))
-            same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+            same, a = resume_matches(relapse, train, run, os.path.join(tmp, f"{tag[:2]}-run2"))
             holds = resume_holds is None or len([k for k in a if resume_holds[0] in k]) == resume_holds[1]
             check(same and holds, f"{tag}: 2 epochs == 1 epoch + resume 1, bit for bit ({len(a)} arrays)",
                   "" if same else "differs")
