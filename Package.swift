@@ -40,7 +40,10 @@ let package = Package(
         // The resource policy: sizes checked for overflow and against a memory budget before
         // anything is allocated (docs/RELIABILITY.md, "Sizes").
         .target(name: "Budget"),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup", "Budget"]),
+        // One byte-level search over whole files, optimised in debug builds too (CI's parity
+        // scripts run the debug binary on 100 MB models).
+        .target(name: "CByteScan", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup", "CByteScan", "Budget"]),
         .target(name: "KerasFile", dependencies: ["HDF5", "CCleanup", "CZip"]),
         .target(name: "CLaneShuffles"),
         .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "Budget"], swiftSettings: kernelSettings),

@@ -56,6 +56,25 @@ final class HardeningTests: XCTestCase {
         XCTAssertNoThrow(try HDF5.File.open(sane), "the unmutated copy opens")
     }
 
+    /// libhdf5 1.10's H5T__conv_vlen would allocate and zero-fill the claimed length before
+    /// reading (fuzz seed 2, inputs 2568 and 2734: up to 4.2 GB; 0xF0000000 took 7.8 GB).
+    func testVariableLengthClaimingMoreThanItsHeapObjectIsRefused() throws {
+        var references = 0
+        let path = try mutated("tfk-sequential-channels-last.h5") { bytes in
+            let heap = globalHeap(bytes)
+            let address = (0..<8).map { UInt8(truncatingIfNeeded: heap >> (8 * $0)) }
+            // Every heap ID naming this collection: the 8-byte address, a 4-byte index >= 1.
+            for at in 4..<(bytes.count - 12) where Array(bytes[at..<(at + 8)]) == address && bytes[at + 8] > 0 {
+                references += 1
+                if references == 1 { bytes.replaceSubrange((at - 4)..<at, with: [0, 0, 0, 0xF0]) }
+            }
+        }
+        XCTAssertGreaterThan(references, 1, "the fixture's strings live in its global heap")
+        assertOpenFails(path, saying: "claims 4026531840 elements of a heap object of")
+        let sane = try mutated("tfk-sequential-channels-last.h5") { _ in }
+        XCTAssertNoThrow(try HDF5.File.open(sane), "the unmutated copy opens")
+    }
+
     func testCollectionLargerThanTheFileIsRefused() throws {
         let path = try mutated("tfk-adam-trained.h5") { bytes in
             let heap = globalHeap(bytes)
