@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,18 @@ def sizes(s):
         f["x"] = np.array([b"a", b"b"])
         f["y"] = np.zeros((2, 2), "f4")
     s.refuse_data("strings as data", path, "/x holds strings")
+
+    # A variable-length string whose 4-byte length claims 4 GB: libhdf5 1.10 would allocate and
+    # zero-fill the claim before reading (7.8 GB of RSS).
+    folder = s.folder("vlen claim")
+    path = os.path.join(folder, "model.h5")
+    data = bytearray(open(MODEL, "rb").read())
+    heap = data.find(b"GCOL\x01\x00\x00\x00")
+    address = struct.pack("<Q", heap)
+    at = next(i for i in range(4, len(data) - 12) if data[i:i + 8] == address and data[i + 8:i + 12] != b"\0\0\0\0")
+    data[at - 4:at] = struct.pack("<I", 0xF0000000)
+    open(path, "wb").write(data)
+    s.refuse_model("a variable-length string claiming 4 GB", path, "claims 4026531840 elements of a heap object")
 
 
 def counters_and_names(s):
