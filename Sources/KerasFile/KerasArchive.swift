@@ -167,10 +167,12 @@ public enum KerasArchive {
         var layers: [(key: String, vars: [NumericArray])] = []
         var names: [String: String] = [:]
         if let definition = model.definition {
-            let kept = KerasModel.savedLayers(definition)
-            for (layer, key) in zip(kept, WeightsStore.layerKeys(classNames: kept.map(\.className))) {
-                layers.append((key, model.weights(of: layer.name)))
-                names[key] = layer.name
+            // Each layer's weights under its key, nested models' layers under theirs; a nested
+            // model's own entry holds no variables (its vars group carries its name, as Keras's).
+            let byLayer = model.weightsByLayer
+            for (key, entry) in WeightsStore.keyedLayers(definition.savedLayers) {
+                if case .layer = entry { layers.append((key, byLayer[entry.name] ?? [])) } else { layers.append((key, [])) }
+                names[key] = entry.name
             }
         } else {
             layers = model.layerWeights.map { ($0.layerName, $0.weights.map(\.values)) }
