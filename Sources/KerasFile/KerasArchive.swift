@@ -189,6 +189,7 @@ public enum KerasArchive {
             if generation == .keras3 { optimizerName = training.optimizerConfig["name"]?.stringValue }
         } else if let raw = model.positionalOptimizerVars {
             optimizerVars = raw
+            optimizerName = model.positionalOptimizerName
         }
         var store = WeightsStore(layers: layers, optimizerVars: optimizerVars, optimizerName: optimizerName,
                                  relapseState: model.relapseState)

@@ -100,5 +100,6 @@ extension KerasModel {
         relapseState = store.relapseState
         format = .weightsH5
         positionalOptimizerVars = store.optimizerVars
+        positionalOptimizerName = store.optimizerName
     }
 }
