@@ -49,6 +49,27 @@ public enum AtomicFile {
         }
     }
 
+    /// Runs `body` with a private scratch file, `.NAME.relapse-tmp.PID.RANDOM` in `directory`
+    /// (created exclusively, mode 600, registered with `CCleanup`'s signal handlers before it
+    /// exists), and removes it when `body` returns or throws. `body` may unlink it earlier
+    /// (a file libhdf5 holds open needs no name). A SIGKILL leaves a file the sweep of a later
+    /// run recognises by its mark.
+    public static func withScratchFile<T>(in directory: String, for name: String, path: String,
+                                          _ body: (_ scratch: String, _ descriptor: Int32) throws -> T) throws -> T {
+        let (scratch, descriptor, slot) = try createTemporary(in: directory, for: name, path: path)
+        defer {
+            unlink(scratch)
+            relapse_cleanup_remove(slot)
+            close(descriptor)
+        }
+        return try body(scratch, descriptor)
+    }
+
+    /// The system's temporary folder (`TMPDIR`, else /tmp).
+    static var systemTemporaryFolder: String {
+        ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     /// The pid of the Relapse process that wrote the temporary file `name`, if `name` is one
     /// (`.NAME.relapse-tmp.PID.RANDOM`); other hidden files, however similar, give nil.
     public static func temporaryWriter(named name: String) -> pid_t? {

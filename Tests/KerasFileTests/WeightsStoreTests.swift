@@ -143,8 +143,10 @@ final class WeightsStoreTests: XCTestCase {
     /// The weights store of a `.keras` archive or a `.weights.h5` file, as stored.
     static func store(of path: String) throws -> WeightsStore {
         guard path.hasSuffix(".keras") else { return try WeightsStore.read(try File.open(path).root, path: path) }
-        let temporary = try ZipArchive(path: path).extractToTemporaryFile(KerasArchive.weightsMember)
-        defer { unlink(temporary) }
-        return try WeightsStore.read(try File.open(temporary).root, path: path)
+        let folder = AtomicFile.systemTemporaryFolder
+        return try AtomicFile.withScratchFile(in: folder, for: "test.weights.h5", path: path) { temporary, descriptor in
+            try ZipArchive(path: path).extract(KerasArchive.weightsMember, to: descriptor, folder: folder)
+            return try WeightsStore.read(try File.open(temporary).root, path: path)
+        }
     }
 }
