@@ -25,6 +25,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tf_keras  # noqa: E402
 
+from model_parity import nested_model  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "fixtures")
 
@@ -36,19 +38,6 @@ def small_cnn(K):
     x = K.layers.Flatten()(x)
     x = K.layers.Dense(2)(x)
     return K.Model(inp, K.layers.Activation("softmax")(x))
-
-
-def nested_model(K):
-    L = K.layers
-    i = K.Input(shape=(6,))
-    inner = K.Model(i, L.Dense(5, activation="tanh", name="inner_out")(L.Dense(5, name="inner_in")(i)), name="inner")
-    block = K.Sequential([K.Input(shape=(6,)), inner, L.BatchNormalization(name="block_bn"),
-                          L.Dense(6, name="block_out")], name="block")
-    inp = K.Input(shape=(6,))
-    a = block(inp)
-    b = block(a)
-    out = L.Dense(2, activation="softmax", name="head")(L.Add(name="sum")([a, b]))
-    return K.Model(inp, out)
 
 
 def make_adam():
