@@ -56,7 +56,7 @@ public enum AtomicFile {
     /// run recognises by its mark.
     public static func withScratchFile<T>(in directory: String, for name: String, path: String,
                                           _ body: (_ scratch: String, _ descriptor: Int32) throws -> T) throws -> T {
-        let (scratch, descriptor, slot) = try createTemporary(in: directory, for: name, path: path)
+        let (scratch, descriptor, slot) = try createTemporary(in: directory, for: name, path: path, failure: "needs a scratch file")
         defer {
             unlink(scratch)
             relapse_cleanup_remove(slot)
@@ -129,7 +129,8 @@ public enum AtomicFile {
     /// The temporary's path, descriptor and cleanup slot. The path is registered for removal
     /// before the file exists, so no signal finds it created but unknown (unlinking a name
     /// not yet there does nothing).
-    private static func createTemporary(in directory: String, for name: String, path: String) throws -> (String, Int32, Int32) {
+    private static func createTemporary(in directory: String, for name: String, path: String,
+                                        failure: String = "cannot be written") throws -> (String, Int32, Int32) {
         // Keep the whole name under NAME_MAX (255 bytes) whatever NAME's length.
         var stem = name
         while stem.utf8.count > 200 { stem.removeLast() }
@@ -143,10 +144,10 @@ public enum AtomicFile {
             relapse_cleanup_remove(slot)
             errno = reason
             guard errno == EEXIST else {
-                throw KerasFileError(path, "cannot be written: cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+                throw KerasFileError(path, "\(failure): cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
             }
         }
-        throw KerasFileError(path, "cannot be written: no free temporary file name in \(directory)")
+        throw KerasFileError(path, "\(failure): no free temporary file name in \(directory)")
     }
 
     private static func check(_ result: Int32, _ path: String) throws {
