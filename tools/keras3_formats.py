@@ -2,25 +2,44 @@
 """Real Keras 3 and tf-keras judge Relapse on the new saving library's files (issue 14).
 
 Makes, with Keras 3.15 (TensorFlow backend) and tf-keras 2.21, `.keras` and `.weights.h5`
-files of the seed model and of every architecture Relapse computes (Conv2D channels_first
-and channels_last, strides, same padding, MaxPooling2D, Flatten both ways, Reshape, Dropout,
-Dense with activations, Activation), trained one epoch (optimizer state: Adam, AdamW with
-amsgrad, SGD with momentum, RMSprop centered with momentum) or only compiled (no state),
-then checks:
+files of the seed model and of every architecture Relapse computes: the small CNN (Conv2D
+channels_first, MaxPooling2D, Flatten both ways, Dense, Activation; optimizer state of Adam,
+AdamW with amsgrad, SGD with momentum, RMSprop centered with momentum), a channels_last
+Sequential (strides, same padding, Dropout), the seed model, a BatchNormalization CNN
+(tools/bn_cnn_parity.py), every spatial layer (tools/spatial_parity.py, dropout rates 0), a
+functional graph with residual Add, broadcast Multiply, Concatenate, a shared layer and a
+nested Sequential called twice (tools/graph_parity.py), and a Sequential holding a functional
+model called twice (model_parity.nested_model); each trained one epoch (optimizer state) or
+only compiled (none). Checks:
 
-  inspect   `relapse inspect` reads every file (exit 0).
+  inspect   `relapse inspect` reads every file (exit 0; a lone .weights.h5 shows its
+            optimizer variables).
   predict   `relapse predict` within 1e-5 (max abs) of the same Keras's predict.
-  resume    `relapse resume F` one epoch (no shuffle; models without Dropout) within 1e-4
-            relative L2, per weight, of that Keras's own `load_model(F).fit` one epoch.
-  load      Keras 3 (tf-keras for its own files) loads Relapse's `.keras` checkpoint: every
-            weight, `iterations` and every optimizer variable equal to the archive's datasets,
-            bit for bit.
-  convert   a Keras 2.2-layout checkpoint (fixtures/keras22-adam.h5) and a tf-keras one,
-            `relapse convert`ed to .keras, continue in Keras 3 (load_model + fit one epoch)
-            to within 1e-4 of the same continuation in Relapse; the converted config has the
-            layers, classes and config keys Keras 3 writes for the same architecture.
+  resume    `relapse resume F` one epoch (no shuffle; models without active dropout) within
+            1e-4 relative L2, per weight tensor, of that Keras's own `load_model(F).fit` one epoch.
+  load      That Keras loads Relapse's `.keras` checkpoint: `iterations` and the number of
+            optimizer variables as stored, and saving what it loaded gives every dataset of
+            Relapse's archive (weights at their nested paths, every optimizer variable) bit for bit.
+  weights   Keras's `load_weights` of a `.weights.h5` Relapse wrote (a resave of Keras's own,
+            and of the checkpoint) gives the checkpoint's weights bit for bit.
+  dialects  `relapse convert F.keras F.h5`: the Keras that wrote F loads it with every layer's
+            weights bit for bit (tf-keras: and every optimizer variable; Keras 3's legacy h5
+            loader restores only `iterations`, a gap of Keras's); `--dialect` the other Keras:
+            tf-keras loads a Keras 3 model as .h5 and as .keras (weights and every optimizer
+            slot bit for bit, predict within 1e-5 of Keras 3's), Keras 3 a tf-keras one as .h5
+            (weights, iterations, predict).
+  convert   a Keras 2.2-layout checkpoint (fixtures/keras22-adam.h5), tf-keras ones, and each
+            tf-keras architecture's legacy h5, `relapse convert`ed to .keras, load in Keras 3
+            with weights and optimizer state bit for bit and predict as tf-keras did; the small
+            ones continue in Keras 3 (load_model + fit one epoch) to within 1e-4 of the same
+            continuation in Relapse; the converted config has the layers, classes and config
+            keys Keras 3 writes for the same architecture.
 
-usage: tools/keras3_formats.py [--relapse PATH]
+tf-keras's BatchNormalization CNN is not resumed against tf-keras's fit: TensorFlow's oneDNN
+fused batch norm moves tf-keras's own fit away from its unfused math (tools/bn_cnn_parity.py
+judges it with the reference kernels, which cannot run this script's channels_first models).
+
+usage: tools/keras3_formats.py [--relapse PATH] [--keep DIR]
 Prints one line per check and finally exactly "N passed, M failed"; exit 1 on any failure.
 """
 import argparse
@@ -30,6 +49,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -39,6 +59,16 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+
+# TensorFlow reads TF_ENABLE_ONEDNN_OPTS when it loads, here: bn_cnn_parity's setting of it
+# (reference kernels, which have no channels_first convolution gradient) must come too late.
+import keras  # noqa: E402, F401
+import tf_keras  # noqa: E402, F401
+
+import bn_cnn_parity  # noqa: E402
+import graph_parity  # noqa: E402
+import spatial_parity  # noqa: E402
+from model_parity import layer_weights, nested_model  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "fixtures")
@@ -96,38 +126,94 @@ def seed_model(K):
     return K.Model(inp, K.layers.Activation("softmax")(x))
 
 
-def arrays_in_keras(path):
-    """Datasets of the archive's model.weights.h5 by path."""
-    with zipfile.ZipFile(path) as z:
-        f = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
-        out = {}
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
-        return out
+def compiled_nested(K):
+    model = nested_model(K)
+    model.compile(optimizer=K.optimizers.Adam(learning_rate=0.01), loss="categorical_crossentropy")
+    return model
+
+
+def archive_arrays(path):
+    """Datasets of a .keras archive's model.weights.h5 (or of a .weights.h5) by path."""
+    if path.endswith(".keras"):
+        with zipfile.ZipFile(path) as z:
+            f = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+    else:
+        f = h5py.File(path, "r")
+    out = {}
+    f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+    return out
+
+
+def optimizer_vars(K, model, keras):
+    return [np.asarray(v) for v in (model.optimizer.variables if K is keras else model.optimizer.variables())]
+
+
+def positional(stored):
+    return [stored[f"optimizer/vars/{i}"] for i in range(len([k for k in stored if k.startswith("optimizer/vars/")]))]
+
+
+def legacy_optimizer_weights(path):
+    """A legacy .h5's optimizer_weights in weight_names order."""
+    with h5py.File(path, "r") as f:
+        g = f["optimizer_weights"]
+        names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs["weight_names"]]
+        return [g[n][()] for n in names]
+
+
+def same_layers(a, b):
+    """Both models' layers hold the same weights bit for bit (layer names as keys)."""
+    if a.keys() != b.keys():
+        return False, f"layers {sorted(set(a) ^ set(b))}"
+    bad = [k for k in a if len(a[k]) != len(b[k]) or not all(np.array_equal(x, y) for x, y in zip(a[k], b[k]))]
+    return not bad, f"differ: {bad}"
+
+
+def same_arrays(a, b):
+    return len(a) == len(b) and all(np.asarray(x).shape == np.asarray(y).shape and np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--relapse", default=os.path.join(ROOT, ".build", "debug", "relapse"))
+    parser.add_argument("--keep", help="write the files into this folder and keep them")
     args = parser.parse_args()
-    relapse = args.relapse
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return judge(args.relapse, args.keep)
+    with tempfile.TemporaryDirectory(prefix="relapse-k3-") as work:
+        return judge(args.relapse, work)
+
+
+def judge(relapse, work):
+    started = time.time()
     import keras
     import tf_keras
 
-    work = tempfile.mkdtemp(prefix="relapse-k3-")
     w = lambda name: os.path.join(work, name)  # noqa: E731
 
     with h5py.File(os.path.join(FIX, "train-data.h5"), "r") as f:
         x8, y8 = f["x"][:128].astype(np.float32), f["y"][:128].astype(np.float32)
     x8l = np.ascontiguousarray(x8.transpose(0, 2, 3, 1))
-    for name, x in (("data8.h5", x8), ("data8l.h5", x8l)):
-        with h5py.File(w(name), "w") as f:
-            f["x"], f["y"] = x, y8
+    rng = np.random.default_rng(0)
+    data = {
+        "data8.h5": (x8, y8), "data8l.h5": (x8l, y8),
+        "bn.h5": (rng.uniform(0, 1, (64, 16, 16, 3)).astype(np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]),
+        "graph.h5": (rng.uniform(0, 1, (64, 8, 8, 3)).astype(np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 64)]),
+        "spatial.h5": (rng.standard_normal((64, 12, 12, 3)).astype(np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 64)]),
+        "nested.h5": (rng.normal(size=(64, 6)).astype(np.float32), np.eye(2, dtype=np.float32)[rng.integers(0, 2, 64)]),
+    }
     code, out = run(relapse, "make-data", "--synthetic", "64", "--out", w("seed.h5"))
     check(code == 0, "make-data seed.h5", out)
     with h5py.File(w("seed.h5"), "r") as f:
-        xs, ys = f["x"][()].astype(np.float32), f["y"][()].astype(np.float32)
+        data["seed.h5"] = (f["x"][()].astype(np.float32), f["y"][()].astype(np.float32))
+    for name, (x, y) in data.items():
+        if name != "seed.h5":
+            with h5py.File(w(name), "w") as f:
+                f["x"], f["y"] = x, y
 
-    # (name, Keras module, builder, optimizer, data, can resume exactly)
+    # (name, Keras module, builder, optimizer (None: the builder compiles), data, can resume exactly)
+    own = None
+    spatial = lambda K: spatial_parity.build(K, 0.0, False)  # noqa: E731 - dropout off: TF's masks are not reproducible
     cases = [
         ("k3-cnn-adam", keras, small_cnn, lambda K: K.optimizers.Adam(), "data8.h5", True),
         ("k3-cnn-adamw-amsgrad", keras, small_cnn, lambda K: K.optimizers.AdamW(amsgrad=True), "data8.h5", True),
@@ -135,30 +221,40 @@ def main():
         ("k3-cnn-rmsprop", keras, small_cnn, lambda K: K.optimizers.RMSprop(momentum=0.5, centered=True), "data8.h5", True),
         ("k3-seq", keras, sequential_last, lambda K: K.optimizers.Adam(), "data8l.h5", False),
         ("k3-seed", keras, seed_model, lambda K: K.optimizers.Adam(), "seed.h5", True),
+        ("k3-bn", keras, bn_cnn_parity.build, own, "bn.h5", True),
+        ("k3-spatial", keras, spatial, own, "spatial.h5", True),
+        ("k3-graph", keras, graph_parity.build, own, "graph.h5", True),
+        ("k3-nested", keras, compiled_nested, own, "nested.h5", True),
         ("tfk-cnn-adam", tf_keras, small_cnn, lambda K: K.optimizers.Adam(), "data8.h5", True),
         ("tfk-seq", tf_keras, sequential_last, lambda K: K.optimizers.Adam(), "data8l.h5", False),
+        ("tfk-bn", tf_keras, bn_cnn_parity.build, own, "bn.h5", False),  # oneDNN's fused batch norm: see above
+        ("tfk-spatial", tf_keras, spatial, own, "spatial.h5", True),
+        ("tfk-graph", tf_keras, graph_parity.build, own, "graph.h5", True),
+        ("tfk-nested", tf_keras, compiled_nested, own, "nested.h5", True),
     ]
-    data = {"data8.h5": (x8, y8), "data8l.h5": (x8l, y8), "seed.h5": (xs, ys)}
     made = []
     for name, K, build, opt, dataname, exact in cases:
-        (keras.utils if K is keras else tf_keras.utils).set_random_seed(3)
+        K.utils.set_random_seed(3)
         x, y = data[dataname]
         model = build(K)
-        model.compile(optimizer=opt(K), loss="binary_crossentropy", metrics=["accuracy"])
+        if opt is not None:
+            model.compile(optimizer=opt(K), loss="binary_crossentropy", metrics=["accuracy"])
         model.save(w(name + "-untrained.keras"))
         model.save_weights(w(name + "-untrained.weights.h5"))
         model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
         model.save(w(name + ".keras"))
         model.save_weights(w(name + ".weights.h5"))
-        made.append((name, K, dataname, exact))
+        if K is tf_keras:
+            model.save(w(name + "-legacy.h5"))
+        made.append((name, K, dataname, exact, model.predict(x[:16], verbose=0)))
 
     # inspect and predict
-    for name, K, dataname, exact in made:
+    for name, K, dataname, exact, reference in made:
         for suffix in ("-untrained.keras", "-untrained.weights.h5", ".keras", ".weights.h5"):
             code, out = run(relapse, "inspect", w(name + suffix))
-            check(code == 0 and "Optimizer state" in out, f"inspect {name}{suffix}", out[-300:])
+            shows = "variables by position" in out if suffix == ".weights.h5" else "Optimizer state" in out
+            check(code == 0 and shows, f"inspect {name}{suffix}", out[-300:])
         x, _ = data[dataname]
-        reference = K.models.load_model(w(name + ".keras")).predict(x[:16], verbose=0)
         with h5py.File(w("px.h5"), "w") as f:
             f["x"] = x[:16]
         code, out = run(relapse, "predict", w(name + ".keras"), "--data", w("px.h5"), "--out", w("pred.h5"))
@@ -170,9 +266,10 @@ def main():
         check(diff <= 1e-5, f"predict {name}.keras max |diff| {diff:.2e} <= 1e-5", f"{diff}")
 
     # resume one epoch: Relapse vs the same Keras's continued fit; then that Keras loads
-    # Relapse's .keras checkpoint with its optimizer state.
-    for name, K, dataname, exact in made:
+    # Relapse's .keras checkpoint with its optimizer state, and its weights files.
+    for name, K, dataname, exact, _ in made:
         x, y = data[dataname]
+        tag = "Keras 3" if K is keras else "tf-keras"
         run_dir = w("run-" + name)
         code, out = run(relapse, "resume", w(name + ".keras"), "--data", w(dataname), "--epochs", "1",
                         "--batch-size", "32", "--no-shuffle", "--checkpoints", run_dir)
@@ -181,19 +278,32 @@ def main():
             continue
         checkpoint = os.path.join(run_dir, "epoch-0001.keras")
         loaded = K.models.load_model(checkpoint)
-        stored = arrays_in_keras(checkpoint)
-        opt_vars = loaded.optimizer.variables if K is keras else loaded.optimizer.variables()
-        stored_opt = [stored[f"optimizer/vars/{i}"] for i in range(len([k for k in stored if k.startswith("optimizer/vars/")]))]
-        same = len(opt_vars) == len(stored_opt) and all(
-            np.array_equal(np.asarray(v), s) for v, s in zip(opt_vars, stored_opt))
-        check(same and int(loaded.optimizer.iterations) == int(stored_opt[0]),
-              f"load {name} checkpoint in {'Keras 3' if K is keras else 'tf-keras'}: iterations {int(loaded.optimizer.iterations)}, "
-              f"{len(opt_vars)} optimizer variables bit for bit",
+        stored = archive_arrays(checkpoint)
+        stored_opt = positional(stored)
+        opt_vars = optimizer_vars(K, loaded, keras)
+        check(len(opt_vars) == len(stored_opt) and int(loaded.optimizer.iterations) == int(stored_opt[0]),
+              f"load {name} checkpoint in {tag}: iterations {int(loaded.optimizer.iterations)}, {len(opt_vars)} optimizer variables",
               f"{len(opt_vars)} vs {len(stored_opt)} variables")
-        layer_keys = sorted(k for k in stored if k.startswith("layers/"))
-        weights_same = all(np.array_equal(np.asarray(a), b) for a, b in zip(
-            [v for layer in loaded.layers for v in layer.weights], [stored[k] for k in layer_keys]))
-        check(weights_same, f"load {name} checkpoint: weights bit for bit")
+        loaded.save(w("resaved.keras"))
+        again = archive_arrays(w("resaved.keras"))
+        ours = {k: v for k, v in stored.items() if not k.startswith("relapse")}
+        missing = sorted(k for k in ours if k not in again)
+        differ = sorted(k for k in ours if k in again and not np.array_equal(ours[k], again[k]))
+        check(not missing and not differ,
+              f"load {name} checkpoint in {tag}: saved again, all {len(ours)} datasets (weights, optimizer) bit for bit",
+              f"missing {missing[:4]}, differ {differ[:4]}")
+        # .weights.h5 written by Relapse: a resave of Keras's own, and the checkpoint's.
+        fresh = K.models.load_model(w(name + ".keras"))
+        keras_own = layer_weights(fresh)
+        for source, label in ((w(name + ".weights.h5"), "Keras's"), (checkpoint, "the checkpoint's")):
+            code, out = run(relapse, "resave", source, w("ours.weights.h5"))
+            if code != 0:
+                check(False, f"resave {label} weights of {name} as .weights.h5", out)
+                continue
+            fresh.load_weights(w("ours.weights.h5"))
+            expected = keras_own if source.endswith(".h5") else layer_weights(loaded)
+            ok, detail = same_layers(layer_weights(fresh), expected)
+            check(ok, f"{tag} load_weights of Relapse's .weights.h5 ({label} weights of {name}) bit for bit", detail)
         if not exact:
             continue
         keras_model = K.models.load_model(w(name + ".keras"))
@@ -201,7 +311,47 @@ def main():
         worst = max(rel_l2(np.asarray(a), np.asarray(b)) for a, b in zip(loaded.weights, keras_model.weights))
         check(worst <= 1e-4, f"resume {name}: one epoch, worst weight rel L2 {worst:.2e} <= 1e-4 of Keras's fit", f"{worst}")
 
-    # convert: Keras 2.2 and tf-keras legacy checkpoints to .keras, continued in Keras 3 and in Relapse.
+    # .keras to legacy .h5, for the Keras that wrote it and for the other one; Keras 3's .keras
+    # for tf-keras.
+    for name, K, dataname, exact, reference in made:
+        if name in ("k3-cnn-adamw-amsgrad", "k3-cnn-sgd", "k3-cnn-rmsprop", "k3-seed"):
+            continue  # same layers as k3-cnn-adam; the optimizers' layouts are judged above
+        source = w(name + ".keras")
+        original = layer_weights(K.models.load_model(source))
+        stored_opt = positional(archive_arrays(source))
+        x, _ = data[dataname]
+        own_dialect, other = ("keras3", "tf-keras") if K is keras else ("tf-keras", "keras3")
+        targets = [(".h5", None), (".h5", other)] + ([(".keras", "tf-keras")] if K is keras else [])
+        for extension, dialect in targets:
+            target_k = (keras if dialect is None else tf_keras) if K is keras else (tf_keras if dialect is None else keras)
+            out_path = w(f"h5-{name}-{dialect or own_dialect}{extension}")
+            code, out = run(relapse, "convert", source, out_path, *(["--dialect", dialect] if dialect else []))
+            label = f"convert {name}.keras to {extension}" + (f" --dialect {dialect}" if dialect else f" ({own_dialect}, its own)")
+            if code != 0:
+                check(False, label, out)
+                continue
+            try:
+                loaded = target_k.models.load_model(out_path)
+            except Exception as error:  # noqa: BLE001 - the failure is the finding
+                check(False, f"{label}: {'Keras 3' if target_k is keras else 'tf-keras'} loads it", str(error).splitlines()[0][:300])
+                continue
+            ok, detail = same_layers(layer_weights(loaded), original)
+            check(ok, f"{label}: {'Keras 3' if target_k is keras else 'tf-keras'} loads every layer's weights bit for bit", detail)
+            if target_k is tf_keras:
+                theirs = optimizer_vars(tf_keras, loaded, keras)
+                # Keras 3's learning-rate variable (position 1) has no place in tf-keras.
+                carried = stored_opt if K is tf_keras else stored_opt[:1] + stored_opt[2:]
+                in_file = legacy_optimizer_weights(out_path) if extension == ".h5" else positional(archive_arrays(out_path))
+                check(same_arrays(theirs, in_file) and same_arrays(theirs, carried),
+                      f"{label}: tf-keras restores iterations {int(loaded.optimizer.iterations)} and all {len(theirs)} optimizer variables bit for bit")
+            else:
+                check(int(loaded.optimizer.iterations) == int(stored_opt[0]),
+                      f"{label}: Keras 3 restores iterations {int(loaded.optimizer.iterations)} (its legacy loader restores no slots)")
+            if dialect is not None:
+                diff = float(np.max(np.abs(loaded.predict(x[:16], verbose=0) - reference)))
+                check(diff <= 1e-5, f"{label}: predicts within 1e-5 of the original ({diff:.2e})", f"{diff}")
+
+    # legacy checkpoints to .keras, continued in Keras 3 and in Relapse.
     for source in ("keras22-adam.h5", "tfk-adam-trained.h5", "tfk-sgd-momentum-trained.h5"):
         out_path = w("conv-" + source.replace(".h5", ".keras"))
         code, out = run(relapse, "convert", os.path.join(FIX, source), out_path)
@@ -210,11 +360,9 @@ def main():
             continue
         model = keras.models.load_model(out_path)
         original = tf_keras.models.load_model(os.path.join(FIX, "tfk-adam-trained.h5")) if source == "keras22-adam.h5" else None
-        stored = arrays_in_keras(out_path)
-        opt_count = len([k for k in stored if k.startswith("optimizer/vars/")])
-        check(len(model.optimizer.variables) == opt_count and all(
-            np.array_equal(np.asarray(v), stored[f"optimizer/vars/{i}"]) for i, v in enumerate(model.optimizer.variables)),
-            f"convert {source}: Keras 3 restores iterations {int(model.optimizer.iterations)} and every slot")
+        stored = archive_arrays(out_path)
+        check(same_arrays(optimizer_vars(keras, model, keras), positional(stored)),
+              f"convert {source}: Keras 3 restores iterations {int(model.optimizer.iterations)} and every slot")
         if original is not None:
             # keras22-adam.h5 holds tfk-adam-trained.h5's weights and m, v (fixtures/README.md).
             same = all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(model.weights, original.weights))
@@ -229,6 +377,31 @@ def main():
         ours = keras.models.load_model(os.path.join(run_dir, "epoch-0001.keras"))
         worst = max(rel_l2(np.asarray(a), np.asarray(b)) for a, b in zip(ours.weights, model.weights))
         check(worst <= 1e-4, f"convert {source}: Keras 3 continues as Relapse does, worst rel L2 {worst:.2e} <= 1e-4", f"{worst}")
+
+    # Every tf-keras architecture's legacy h5 to .keras: Keras 3 loads it with its state.
+    for name, K, dataname, exact, reference in made:
+        if K is not tf_keras:
+            continue
+        legacy = w(name + "-legacy.h5")
+        out_path = w(f"conv-{name}.keras")
+        code, out = run(relapse, "convert", legacy, out_path)
+        if code != 0:
+            check(False, f"convert {name}-legacy.h5 to .keras", out)
+            continue
+        try:
+            model = keras.models.load_model(out_path)
+        except Exception as error:  # noqa: BLE001 - the failure is the finding
+            check(False, f"convert {name}-legacy.h5 to .keras: Keras 3 loads it", str(error).splitlines()[0][:300])
+            continue
+        ok, detail = same_layers(layer_weights(model), layer_weights(tf_keras.models.load_model(legacy)))
+        check(ok, f"convert {name}-legacy.h5 to .keras: Keras 3 loads every layer's weights bit for bit", detail)
+        theirs = legacy_optimizer_weights(legacy)
+        ours = optimizer_vars(keras, model, keras)
+        check(same_arrays(ours[:1] + ours[2:], theirs),
+              f"convert {name}-legacy.h5 to .keras: Keras 3 restores iterations and all {len(theirs) - 1} slots bit for bit")
+        x, _ = data[dataname]
+        diff = float(np.max(np.abs(model.predict(x[:16], verbose=0) - reference)))
+        check(diff <= 1e-5, f"convert {name}-legacy.h5 to .keras: Keras 3 predicts within 1e-5 of tf-keras ({diff:.2e})", f"{diff}")
 
     # The converted config against what Keras 3 itself writes for the same architecture.
     for source, build in (("tfk-adam-trained.h5", small_cnn), ("tfk-sequential-channels-last.h5", None)):
@@ -254,6 +427,7 @@ def main():
         check(not problems and len(ours["config"]["layers"]) == len(theirs["config"]["layers"]),
               f"convert {source}: config in Keras 3's dialect (classes, keys as Keras 3 writes them)", "; ".join(problems))
 
+    print(f"({time.time() - started:.0f} s)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -1,5 +1,6 @@
 """Judging one model against real Keras, shared by the end-to-end parity scripts
-(tools/bn_cnn_parity.py, tools/graph_parity.py; weights_of also tools/applications_check.py).
+(tools/bn_cnn_parity.py, tools/graph_parity.py; weights_of also tools/applications_check.py;
+nested_model and layer_weights also tools/keras3_formats.py and tools/make_keras3_fixtures.py).
 
 judge() builds the model in tf-keras and in Keras 3 and checks, for each:
 - `relapse predict` of the untrained file against Keras's `predict`;
@@ -54,6 +55,33 @@ def resume_matches(relapse, train, run, two):
                     "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
     a, b = all_arrays(os.path.join(two, "epoch-0002.h5")), all_arrays(os.path.join(run, "epoch-0002.h5"))
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), a
+
+
+def nested_model(K):
+    """A functional model calling a nested Sequential twice, which holds a nested functional
+    model, BatchNormalization and Dense: Input(6) -> block -> block -> Add -> Dense(2, softmax)."""
+    L = K.layers
+    i = K.Input(shape=(6,))
+    inner = K.Model(i, L.Dense(5, activation="tanh", name="inner_out")(L.Dense(5, name="inner_in")(i)), name="inner")
+    block = K.Sequential([K.Input(shape=(6,)), inner, L.BatchNormalization(name="block_bn"),
+                          L.Dense(6, name="block_out")], name="block")
+    inp = K.Input(shape=(6,))
+    a = block(inp)
+    b = block(a)
+    out = L.Dense(2, activation="softmax", name="head")(L.Add(name="sum")([a, b]))
+    return K.Model(inp, out)
+
+
+def layer_weights(model):
+    """Every layer's weights by layer name, nested models' layers included (each Keras orders
+    `model.weights` its own way; layer names survive conversions between them)."""
+    out = {}
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            out.update(layer_weights(layer))
+        elif layer.weights:
+            out[layer.name] = [np.asarray(w) for w in layer.weights]
+    return out
 
 
 def _predict(relapse, model_path, data, out):

@@ -32,6 +32,11 @@ extension ModelReport {
         if let optimizer {
             let slots = optimizer.slots.map { "\($0.name) (\($0.count))" }.joined(separator: ", ")
             lines.append("Optimizer state: \(optimizer.className), iterations \(optimizer.iterations), slots: \(slots.isEmpty ? "none" : slots)")
+        } else if let vars = optimizerVariables {
+            let named = vars.name.map { "optimizer '\($0)', " } ?? ""
+            lines.append("Optimizer state: \(vars.shapes.count) variables by position (\(named)iterations \(vars.iterations.map(String.init) ?? "unknown")); "
+                         + "their slots need the model's config (a .keras or a model file)")
+            lines.append("  shapes: " + runs(zip(vars.shapes, vars.dtypes).map { "\(shapeText($0)) \($1)" }))
         } else {
             lines.append("Optimizer state: none")
         }
@@ -80,8 +85,27 @@ extension ModelReport {
             .object([("class_name", .string(o.className)), ("iterations", .int(Int(o.iterations))),
                      ("slots", .object(o.slots.map { ($0.name, .int($0.count)) }))])
         } ?? .null))
+        object.append(("optimizer_variables", optimizerVariables.map { v in
+            .object([("name", v.name.map { .string($0) } ?? .null), ("count", .int(v.shapes.count)),
+                     ("iterations", v.iterations.map { .int(Int($0)) } ?? .null),
+                     ("shapes", .array(v.shapes.map { .array($0.map { .int($0) }) })),
+                     ("dtypes", .array(v.dtypes.map { .string($0) }))])
+        } ?? .null))
         object.append(("training_config", trainingConfig?.json ?? .null))
         return .object(object)
+    }
+
+    /// Items in order, a run of equal ones as one with its count ("(6,) float32 x2").
+    private func runs(_ items: [String]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < items.count {
+            var end = index + 1
+            while end < items.count, items[end] == items[index] { end += 1 }
+            parts.append(end - index > 1 ? "\(items[index]) x\(end - index)" : items[index])
+            index = end
+        }
+        return parts.joined(separator: ", ")
     }
 
     private func shapeText(_ shape: [Int]) -> String {

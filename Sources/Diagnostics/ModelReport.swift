@@ -28,6 +28,19 @@ public struct ModelReport: Sendable {
         public var slots: [(name: String, count: Int)]
     }
 
+    /// A new-layout `.weights.h5` without its model's config: the optimizer's variables are
+    /// stored by position only (`optimizer/vars/0`, `1`, ...), so their slots cannot be named,
+    /// but both Keras put the iteration count first (an int64 scalar; Keras 3's
+    /// `base_optimizer.py` and tf-keras's `optimizer.py` create it before anything else).
+    public struct OptimizerVariables: Sendable {
+        /// The group's `name` attribute (Keras 3 writes the optimizer's name; tf-keras nothing).
+        public var name: String?
+        /// `vars/0` when it is an integer scalar; nil otherwise.
+        public var iterations: Int64?
+        public var shapes: [[Int]]
+        public var dtypes: [String]
+    }
+
     public var path: String
     public var producer: Producer
     public var backend: String?
@@ -36,6 +49,8 @@ public struct ModelReport: Sendable {
     public var layers: [Layer]
     public var weights: [Weight]
     public var optimizer: Optimizer?
+    /// The optimizer's variables of a weights file that cannot say which optimizer they belong to.
+    public var optimizerVariables: OptimizerVariables?
     public var trainingConfig: TrainingConfig?
     /// Extra lines a reader should see (e.g. loss semantics that differ between Keras versions).
     public var notes: [String]
@@ -72,6 +87,12 @@ public struct ModelReport: Sendable {
             Optimizer(className: state.optimizerClass, iterations: state.iterations,
                       slots: OptimizerState.slotGroups(for: state.optimizerClass, slots: Set(state.slots.keys))
                         .joined().map { ($0, state.slots[$0]?.count ?? 0) })
+        }
+        if optimizer == nil, let vars = model.positionalOptimizerVars {
+            let first = vars.first
+            let iterations = first.flatMap { $0.count == 1 && !$0.elementType.isFloatingPoint ? $0.int64s().first : nil }
+            optimizerVariables = OptimizerVariables(name: model.positionalOptimizerName, iterations: iterations,
+                                                    shapes: vars.map(\.shape), dtypes: vars.map(\.elementType.rawValue))
         }
         trainingConfig = model.trainingConfig
         self.notes = notes

@@ -49,6 +49,27 @@ public enum AtomicFile {
         }
     }
 
+    /// Runs `body` with a private scratch file, `.NAME.relapse-tmp.PID.RANDOM` in `directory`
+    /// (created exclusively, mode 600, registered with `CCleanup`'s signal handlers before it
+    /// exists), and removes it when `body` returns or throws. `body` may unlink it earlier
+    /// (a file libhdf5 holds open needs no name). A SIGKILL leaves a file the sweep of a later
+    /// run recognises by its mark.
+    public static func withScratchFile<T>(in directory: String, for name: String, path: String,
+                                          _ body: (_ scratch: String, _ descriptor: Int32) throws -> T) throws -> T {
+        let (scratch, descriptor, slot) = try createTemporary(in: directory, for: name, path: path, failure: "needs a scratch file")
+        defer {
+            unlink(scratch)
+            relapse_cleanup_remove(slot)
+            close(descriptor)
+        }
+        return try body(scratch, descriptor)
+    }
+
+    /// The system's temporary folder (`TMPDIR`, else /tmp).
+    static var systemTemporaryFolder: String {
+        ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     /// The pid of the Relapse process that wrote the temporary file `name`, if `name` is one
     /// (`.NAME.relapse-tmp.PID.RANDOM`); other hidden files, however similar, give nil.
     public static func temporaryWriter(named name: String) -> pid_t? {
@@ -108,7 +129,8 @@ public enum AtomicFile {
     /// The temporary's path, descriptor and cleanup slot. The path is registered for removal
     /// before the file exists, so no signal finds it created but unknown (unlinking a name
     /// not yet there does nothing).
-    private static func createTemporary(in directory: String, for name: String, path: String) throws -> (String, Int32, Int32) {
+    private static func createTemporary(in directory: String, for name: String, path: String,
+                                        failure: String = "cannot be written") throws -> (String, Int32, Int32) {
         // Keep the whole name under NAME_MAX (255 bytes) whatever NAME's length.
         var stem = name
         while stem.utf8.count > 200 { stem.removeLast() }
@@ -122,10 +144,10 @@ public enum AtomicFile {
             relapse_cleanup_remove(slot)
             errno = reason
             guard errno == EEXIST else {
-                throw KerasFileError(path, "cannot be written: cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+                throw KerasFileError(path, "\(failure): cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
             }
         }
-        throw KerasFileError(path, "cannot be written: no free temporary file name in \(directory)")
+        throw KerasFileError(path, "\(failure): no free temporary file name in \(directory)")
     }
 
     private static func check(_ result: Int32, _ path: String) throws {

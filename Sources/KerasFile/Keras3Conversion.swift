@@ -18,10 +18,22 @@ extension KerasModel {
         model.producer = .keras3(version: Keras3Dialect.version)
         model.backend = "tensorflow"
         model.format = .keras
-        model.layerWeights = layerWeights.map { group in
-            LayerWeights(layerName: group.layerName, weights: group.weights.map { array in
-                NamedArray(name: OptimizerLayout.stripSuffix(array.name), values: array.values)
-            })
+        if definition.weightGroups.isEmpty {
+            model.layerWeights = layerWeights.map { group in
+                LayerWeights(layerName: group.layerName, weights: group.weights.map { array in
+                    NamedArray(name: OptimizerLayout.stripSuffix(array.name), values: array.values)
+                })
+            }
+        } else {
+            // Nested models are written inlined (the definition's layers): each layer's weights
+            // become its own group (empty for a layer without, as Keras lists every layer), in layer order, which keeps Keras's trainable_weights order
+            // (a nested model's trainable weights sit at its place, depth first).
+            let byLayer = weightsByLayer
+            model.layerWeights = definition.layers.map { layer in
+                LayerWeights(layerName: layer.name, weights: zip(layer.weightNames, byLayer[layer.name] ?? []).map {
+                    NamedArray(name: "\(layer.name)/\($0)", values: $1)
+                })
+            }
         }
         if let trainingConfig {
             let (className, config) = try Keras3Dialect.optimizer(from: trainingConfig, producer: producer)
@@ -42,7 +54,18 @@ extension KerasModel {
                 model.optimizerState = state
             }
         }
+        try model.checkOptimizerStateMatchesWeights()
         return model
+    }
+
+    /// Every optimizer slot has one array per trainable weight, of its shape: a conversion that
+    /// regroups weights must keep Keras's order.
+    func checkOptimizerStateMatchesWeights() throws {
+        guard let state = optimizerState else { return }
+        let shapes = trainableVariables.map(\.shape)
+        for (slot, arrays) in state.slots where arrays.map(\.shape) != shapes {
+            throw ModelConfigParser.Failure("optimizer slot '\(slot)' holds \(arrays.count) arrays that do not match the \(shapes.count) trainable weights after conversion")
+        }
     }
 }
 
@@ -67,10 +90,15 @@ extension Keras3Dialect {
             guard let shape = outputShapes[name] else { throw ModelConfigParser.Failure("no shape for layer '\(name)'") }
             return [nil] + shape.map { Optional($0) }
         }
+        // A Sequential that held nested models is inlined into a graph, which only a
+        // functional config can wire (its nested parts need not be chains).
+        let sequential = definition.isSequential && !definition.wiredByInbound
         var entries: [JSONValue] = []
         for layer in definition.layers {
             var config = try layerConfig(layer)
             config.set("name", .string(layer.name))
+            // A frozen nested model froze its layers (NestedModels.inline); inlined, each says so.
+            if !layer.training.trainable, !layer.weightNames.isEmpty { config.set("trainable", .bool(false)) }
             var entry: [(String, JSONValue)] = [
                 ("module", .string("keras.layers")), ("class_name", .string(layer.className)),
                 ("config", config), ("registered_name", .null),
@@ -79,17 +107,26 @@ extension Keras3Dialect {
             if Self.builtClasses.contains(layer.className), let source = layer.inbound.first {
                 entry.append(("build_config", .object([("input_shape", shapeJSON(try output(source.layer)))])))
             }
-            if !definition.isSequential {
+            if !sequential {
                 entry.append(("name", .string(layer.name)))
-                let args: [JSONValue] = try layer.inbound.map { ref in
-                    .object([("class_name", .string("__keras_tensor__")), ("config", .object([
-                        ("shape", shapeJSON(try output(ref.layer))), ("dtype", .string("float32")),
-                        ("keras_history", .array([.string(ref.layer), .int(ref.nodeIndex), .int(ref.tensorIndex)])),
-                    ]))])
+                // Keras 3's `Functional.call` passes the model's mode over a call's own
+                // `training` (keras/src/models/functional.py `operation_fn`): tf.keras's Monte
+                // Carlo dropout (`training=True` on a call) would silently stop.
+                if let mode = layer.callTraining.compactMap({ $0 }).first {
+                    throw ConfigRefusal(scope: "layer '\(layer.name)' (\(layer.className))", key: "call argument training", value: .bool(mode),
+                                        reason: "has no Keras 3 equivalent (Keras 3's fit and predict pass the model's own mode over it)")
                 }
-                let nodes: JSONValue = args.isEmpty ? .array([])
-                    : .array([.object([("args", .array(args.count == 1 ? args : [.array(args)])), ("kwargs", .object([]))])])
-                entry.append(("inbound_nodes", nodes))
+                // One node per call: a shared layer, or a nested model's layer called twice.
+                let nodes: [JSONValue] = try layer.inboundNodes.map { refs in
+                    let args: [JSONValue] = try refs.map { ref in
+                        .object([("class_name", .string("__keras_tensor__")), ("config", .object([
+                            ("shape", shapeJSON(try output(ref.layer))), ("dtype", .string("float32")),
+                            ("keras_history", .array([.string(ref.layer), .int(ref.nodeIndex), .int(ref.tensorIndex)])),
+                        ]))])
+                    }
+                    return .object([("args", .array(args.count == 1 ? args : [.array(args)])), ("kwargs", .object([]))])
+                }
+                entry.append(("inbound_nodes", .array(nodes)))
             }
             entries.append(.object(entry))
         }
@@ -98,7 +135,7 @@ extension Keras3Dialect {
             return items.count == 1 ? items[0] : .array(items)
         }
         let trainable = JSONValue.bool(definition.config["config"]?["trainable"]?.boolValue ?? true)
-        if definition.isSequential {
+        if sequential {
             let inputShape = try output(definition.layers[0].name)
             return .object([
                 ("module", .string("keras")), ("class_name", .string("Sequential")),
@@ -136,6 +173,29 @@ extension Keras3Dialect {
                 continue
             case "activity_regularizer" where layer.className == "Dense" && value.isNull:
                 continue  // Keras 3's Dense.get_config leaves it out.
+            // What tf-keras 2.21's get_config writes and Keras 3.15's constructors refuse
+            // (compared key by key for every layer Relapse computes):
+            case "axis" where layer.className == "BatchNormalization":
+                // tf-keras keeps a list of axes, Keras 3 one int; Relapse computes one axis.
+                result.append((key, value.arrayValue?.count == 1 ? value.arrayValue![0] : value))
+            case "fused" where layer.className == "BatchNormalization":
+                continue  // tf.keras's choice of kernel; Keras 3 has one batch norm.
+            case "groups" where ["DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"].contains(layer.className) && value == .int(1):
+                continue  // Relapse refuses other values on these classes; Keras 3 has no such argument.
+            case "kernel_initializer", "kernel_regularizer", "kernel_constraint" where layer.className == "SeparableConv2D":
+                // Inherited from Conv by tf-keras's SeparableConv2D, which builds and regularizes
+                // only its depthwise and pointwise kernels (tf_keras/src/layers/convolutional/
+                // base_separable_conv.py): never used.
+                continue
+            case "noise_shape" where layer.className == "SpatialDropout2D" && value.isNull,
+                 "trainable" where layer.className == "SpatialDropout2D":
+                continue  // tf-keras's Dropout base; a SpatialDropout2D picks its own mask and has no weights.
+            case "alpha" where layer.className == "LeakyReLU":
+                result.append(("negative_slope", value))  // Keras 3's name for the slope.
+            case "activation" where TFKerasDialect.activationName(value) == "hard_sigmoid":
+                // tf.keras and Keras 2.2: clip(0.2 x + 0.5, 0, 1); Keras 3: relu6(x + 3) / 6.
+                throw ConfigRefusal(scope: "layer '\(layer.name)' (\(layer.className))", key: key, value: value,
+                                    reason: "computes clip(0.2x + 0.5, 0, 1) here and relu6(x + 3) / 6 in Keras 3; no Keras 3 config keeps it")
             case "dtype":
                 sawDType = true
                 let name = value.stringValue ?? value["config"]?["name"]?.stringValue

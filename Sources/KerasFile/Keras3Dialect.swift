@@ -28,10 +28,16 @@ public enum Keras3Dialect {
     /// `serialize_keras_object` writes it (tf-keras's "Custom>" registration dropped), then the
     /// other entries as they are.
     public static func compileConfig(from training: TrainingConfig) -> JSONValue {
-        let optimizer = JSONValue.object([
+        var optimizer = JSONValue.object([
             ("module", .string("keras.optimizers")), ("class_name", .string(training.optimizerClass)),
             ("config", training.optimizerConfig), ("registered_name", .null),
         ])
+        // A model compiled with a name (`optimizer="adam"`) keeps that string in tf-keras's
+        // compile_config (`Model.get_compile_config` saves the argument as given), and only the
+        // string deserializes: no class is called "adam".
+        if training.optimizerConfig.objectValue?.isEmpty ?? false, training.optimizerClass.first?.isLowercase ?? false {
+            optimizer = .string(training.optimizerClass)
+        }
         var pairs: [(String, JSONValue)] = [("optimizer", optimizer)]
         if case .object(let rest) = training.json {
             for (key, value) in rest where key != "optimizer_config" && key != "optimizer" {

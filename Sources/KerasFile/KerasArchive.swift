@@ -26,9 +26,11 @@ public enum ModelFileFormat: String, Sendable, CaseIterable {
 /// with a `compile_config` (optimizer, loss, metrics), `metadata.json` holds the Keras
 /// version, and the weights and optimizer variables are in a `WeightsStore`.
 ///
-/// The HDF5 member is copied to a private temporary file (`mkstemp` in the system temp folder)
-/// that is unlinked as soon as libhdf5 has it open: the archive is never held in memory, and
-/// nothing is left behind even if Relapse is killed (docs/ARCHITECTURE.md has the measurement).
+/// Reading, the HDF5 member is copied to a private scratch file in the system temp folder that
+/// is unlinked as soon as libhdf5 has it open: the archive is never held in memory, and only a
+/// SIGKILL during the copy can leave it (docs/ARCHITECTURE.md has the measurement). Writing,
+/// the member is a scratch file beside the output and `ZipWriter` writes the archive straight
+/// into the output's own temporary file: every file a write makes is one the signal handlers know.
 public enum KerasArchive {
     static let jsonLimit: UInt64 = 64 << 20
     static let configMember = "config.json"
@@ -75,20 +77,22 @@ public enum KerasArchive {
         return text
     }
 
+    /// Runs `body` on the archive's HDF5 member, streamed to a scratch file in the system's
+    /// temporary folder that is unlinked as soon as libhdf5 has it open.
     private static func withExtractedWeights<T>(_ archive: ZipArchive, path: String, _ body: (File) throws -> T) throws -> T {
-        let temporary = try archive.extractToTemporaryFile(weightsMember)
-        var removed = false
-        defer { if !removed { unlink(temporary) } }
-        guard File.isHDF5(temporary) else { throw KerasFileError(path, "model.weights.h5 in the archive is not an HDF5 file") }
-        let file: File
-        do { file = try File.open(temporary) } catch {
-            throw KerasFileError(path, "model.weights.h5 in the archive cannot be opened (\(error))")
-        }
-        // The open handle keeps the data; the name goes now, so nothing outlives us.
-        unlink(temporary)
-        removed = true
-        do { return try body(file) } catch let error as KerasFileError { throw error } catch {
-            throw KerasFileError(path, "model.weights.h5: \(error)")
+        let folder = AtomicFile.systemTemporaryFolder
+        return try AtomicFile.withScratchFile(in: folder, for: "relapse-" + weightsMember, path: path) { temporary, descriptor in
+            try archive.extract(weightsMember, to: descriptor, folder: folder)
+            guard File.isHDF5(temporary) else { throw KerasFileError(path, "model.weights.h5 in the archive is not an HDF5 file") }
+            let file: File
+            do { file = try File.open(temporary) } catch {
+                throw KerasFileError(path, "model.weights.h5 in the archive cannot be opened (\(error))")
+            }
+            // The open handle keeps the data; the name goes now, so nothing outlives us.
+            unlink(temporary)
+            do { return try body(file) } catch let error as KerasFileError { throw error } catch {
+                throw KerasFileError(path, "model.weights.h5: \(error)")
+            }
         }
     }
 
@@ -112,15 +116,19 @@ public enum KerasArchive {
             ("keras_version", .string(model.kerasVersion ?? Keras3Dialect.version)),
             ("date_saved", .string(Self.dateSaved())),
         ])
+        // The HDF5 member is a scratch file beside the output, marked and registered like the
+        // archive's own temporary: a signal removes both, a later run's sweep any a SIGKILL left.
+        let url = URL(fileURLWithPath: path)
         try AtomicFile.write(to: path) { temporary in
-            let weights = try privateTemporaryPath()
-            defer { unlink(weights) }
-            try store.write(toNewFile: weights)
-            try ZipWriter.write(to: temporary, members: [
-                (metadataMember, .data(Data(metadata.serialized().utf8))),
-                (configMember, .data(Data(config.serialized().utf8))),
-                (weightsMember, .file(weights)),
-            ])
+            try AtomicFile.withScratchFile(in: url.deletingLastPathComponent().path, for: url.lastPathComponent + ".weights.h5",
+                                           path: path) { weights, _ in
+                try store.write(toNewFile: weights)
+                try ZipWriter.write(to: temporary, members: [
+                    (metadataMember, .data(Data(metadata.serialized().utf8))),
+                    (configMember, .data(Data(config.serialized().utf8))),
+                    (weightsMember, .file(weights)),
+                ])
+            }
         }
     }
 
@@ -167,10 +175,12 @@ public enum KerasArchive {
         var layers: [(key: String, vars: [NumericArray])] = []
         var names: [String: String] = [:]
         if let definition = model.definition {
-            let kept = KerasModel.savedLayers(definition)
-            for (layer, key) in zip(kept, WeightsStore.layerKeys(classNames: kept.map(\.className))) {
-                layers.append((key, model.weights(of: layer.name)))
-                names[key] = layer.name
+            // Each layer's weights under its key, nested models' layers under theirs; a nested
+            // model's own entry holds no variables (its vars group carries its name, as Keras's).
+            let byLayer = model.weightsByLayer
+            for (key, entry) in WeightsStore.keyedLayers(definition.savedLayers) {
+                if case .layer = entry { layers.append((key, byLayer[entry.name] ?? [])) } else { layers.append((key, [])) }
+                names[key] = entry.name
             }
         } else {
             layers = model.layerWeights.map { ($0.layerName, $0.weights.map(\.values)) }
@@ -187,20 +197,12 @@ public enum KerasArchive {
             if generation == .keras3 { optimizerName = training.optimizerConfig["name"]?.stringValue }
         } else if let raw = model.positionalOptimizerVars {
             optimizerVars = raw
+            optimizerName = model.positionalOptimizerName
         }
         var store = WeightsStore(layers: layers, optimizerVars: optimizerVars, optimizerName: optimizerName,
                                  relapseState: model.relapseState)
         store.layerNames = names
         return store
-    }
-
-    static func privateTemporaryPath() throws -> String {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((folder + "/relapse-keras-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw KerasFileError(folder, "no private temporary file can be made here (\(String(cString: strerror(errno))))") }
-        close(fd)
-        return String(cString: template)
     }
 
     static func dateSaved() -> String {

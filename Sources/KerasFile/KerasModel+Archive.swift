@@ -2,15 +2,12 @@ import HDF5
 
 /// `KerasModel` from the new saving library's files (`KerasArchive`, `WeightsStore`).
 extension KerasModel {
-    /// The layers Keras's `model.layers` lists, whose weights the new layout stores by position:
-    /// the config's, less a Sequential model's InputLayer (Sequential.layers hides it).
-    public static func savedLayers(_ definition: ModelDefinition) -> [LayerSpec] {
-        definition.layers.filter { !(definition.isSequential && $0.className == "InputLayer") }
-    }
-
     /// A `.keras` archive's content: `config.json` (architecture and `compile_config`), the
     /// Keras version from `metadata.json`, and the weights store matched to the config's layers
-    /// as Keras's `_load_state` matches them (by class-name key in `model.layers` order).
+    /// as Keras's `_load_state` matches them (by class-name key in `model.layers` order, a
+    /// nested model's layers under its key). A nested model's weights become one group under its
+    /// name, in the order the legacy h5 keeps them (`ModelDefinition.storedWeights(group:)`), so
+    /// that training and the legacy writer see the same model from either format.
     init(archiveConfig config: JSONValue, kerasVersion: String?, store: WeightsStore) throws {
         var modelConfig = config
         modelConfig.remove("compile_config")
@@ -18,22 +15,41 @@ extension KerasModel {
         let definition = try ModelConfigParser.parse(modelConfig)
         let producer = Producer(kerasVersion: kerasVersion)
         let suffix = { () -> String in if case .keras3 = producer { return "" } else { return ":0" } }()
-        let saved = Self.savedLayers(definition)
-        let keys = WeightsStore.layerKeys(classNames: saved.map(\.className))
+        let entries = WeightsStore.keyedLayers(definition.savedLayers)
         let groups = Dictionary(store.layers.map { ($0.key, $0.vars) }, uniquingKeysWith: { a, _ in a })
-        var layerWeights: [LayerWeights] = []
-        for (layer, key) in zip(saved, keys) {
+        var byLayer: [String: [NumericArray]] = [:]
+        for (key, entry) in entries {
             let vars = groups[key] ?? []
-            guard vars.count == layer.weightNames.count else {
-                throw ModelConfigParser.Failure("layer '\(layer.name)' (\(layer.className)) needs \(layer.weightNames.count) weights; the weights file has \(vars.count) at layers/\(key)")
+            switch entry {
+            case .layer(let name, let className):
+                let needed = definition.layer(named: name)?.weightNames.count ?? 0
+                guard vars.count == needed else {
+                    throw ModelConfigParser.Failure("layer '\(name)' (\(className)) needs \(needed) weights; the weights file has \(vars.count) at layers/\(key)")
+                }
+                byLayer[name] = vars
+            case .model(let name, let className, _):
+                // Keras's models own no variables; theirs are their layers'.
+                guard vars.isEmpty else {
+                    throw ModelConfigParser.Failure("nested model '\(name)' (\(className)) has \(vars.count) variables of its own at layers/\(key); Keras's models keep none")
+                }
             }
-            layerWeights.append(LayerWeights(layerName: layer.name, weights: zip(layer.weightNames, vars).map {
-                NamedArray(name: "\(layer.name)/\($0)\(suffix)", values: $1)
-            }))
         }
-        let known = Set(keys)
+        let known = Set(entries.map(\.key))
         for (key, vars) in store.layers where !vars.isEmpty && !known.contains(key) {
             throw ModelConfigParser.Failure("the weights file has \(vars.count) weights at layers/\(key), which is no layer of config.json")
+        }
+        let layerWeights: [LayerWeights] = definition.savedLayers.map { entry in
+            let stored: [StoredWeight]
+            if case .model = entry {
+                stored = definition.storedWeights(group: entry.name) ?? []
+            } else {
+                stored = (definition.layer(named: entry.name)?.weightNames ?? []).map { StoredWeight(layer: entry.name, weight: $0, trainable: true) }
+            }
+            return LayerWeights(layerName: entry.name, weights: stored.compactMap { w in
+                guard let index = definition.layer(named: w.layer)?.weightNames.firstIndex(of: w.weight),
+                      let values = byLayer[w.layer]?[index] else { return nil }
+                return NamedArray(name: "\(w.layer)/\(w.weight)\(suffix)", values: values)
+            })
         }
         var trainingJSON: String? = nil
         if let compile = config["compile_config"], let training = Keras3Dialect.trainingConfig(fromCompileConfig: compile) {
@@ -84,5 +100,6 @@ extension KerasModel {
         relapseState = store.relapseState
         format = .weightsH5
         positionalOptimizerVars = store.optimizerVars
+        positionalOptimizerName = store.optimizerName
     }
 }

@@ -22,6 +22,9 @@ public struct KerasModel: Sendable {
     /// A new-layout weights file's `optimizer/vars`, kept by position: without the model's
     /// config the optimizer's class and slots cannot be told.
     public var positionalOptimizerVars: [NumericArray]?
+    /// The `name` attribute of those variables' group (Keras 3 writes the optimizer's name,
+    /// "adam"; tf-keras nothing).
+    public var positionalOptimizerName: String?
 
     /// Reads and interprets `path` in any of Keras's formats (legacy `.h5`, `.keras`, new-layout
     /// `.weights.h5`), told apart by content. Fails with a `KerasFileError` naming the file.

@@ -62,14 +62,18 @@ public enum ModelConfigParser {
         let name = config["name"]?.stringValue ?? "sequential"
         var layers: [LayerSpec] = []
         var nested: [String: NestedModels.Call] = [:]
+        var saved: [SavedLayer] = []
         for entry in layerList {
             var (spec, inner) = try parseEntry(entry, generation: generation, depth: depth)
             if let inner {
                 if let previous = layers.last { spec.inbound = [TensorRef(layer: previous.name)] }
                 nested[spec.name] = NestedModels.Call(outer: spec, inner: inner)
                 layers.append(spec)
+                saved.append(.model(name: spec.name, className: spec.className, layers: inner.savedLayers))
                 continue
             }
+            // Sequential.layers hides the InputLayer at the bottom of the stack.
+            if !isInput(spec), !isOperation(entry) { saved.append(.layer(name: spec.name, className: spec.className)) }
             if layers.isEmpty, !isInput(spec) {
                 // No InputLayer in the config: Keras builds one from the first layer's batch shape.
                 guard let shape = try batchShape(in: spec.config) else {
@@ -94,6 +98,7 @@ public enum ModelConfigParser {
                                          inputs: inputs, outputs: outputs, config: root)
         definition.weightGroups = weightGroups
         definition.wiredByInbound = !nested.isEmpty
+        definition.savedLayers = saved
         // The shape Keras 3 built the model for; the network infers it from the input layer.
         readModelKeys(config, into: &definition, handled: ["layers", "build_input_shape"])
         definition.modelRefusals += nestedRefusals
@@ -105,6 +110,12 @@ public enum ModelConfigParser {
         return false
     }
 
+    /// A Keras 3 operation written into a functional config (`x + 3.0` as `keras.src.ops.numpy.Add`):
+    /// computed like a layer, but no `Layer` (keras/src/models/functional.py `layers`).
+    private static func isOperation(_ entry: JSONValue) -> Bool {
+        entry["module"]?.stringValue?.hasPrefix("keras.src.ops") ?? false
+    }
+
     // MARK: Functional
 
     private static func parseFunctional(_ config: JSONValue, className: String, root: JSONValue, generation: KerasGeneration, depth: Int) throws -> ModelDefinition {
@@ -112,9 +123,15 @@ public enum ModelConfigParser {
         let name = config["name"]?.stringValue ?? "model"
         var layers: [LayerSpec] = []
         var nested: [String: NestedModels.Call] = [:]
+        var saved: [SavedLayer] = []
         var listForm = false
         for entry in layerList {
             var (spec, inner) = try parseEntry(entry, generation: generation, depth: depth)
+            if let inner {
+                saved.append(.model(name: spec.name, className: spec.className, layers: inner.savedLayers))
+            } else if !isOperation(entry) {
+                saved.append(.layer(name: spec.name, className: spec.className))
+            }
             let parsedNodes: (nodes: [[TensorRef]], training: [Bool?], refusals: [ConfigRefusal], scalar: LayerKind?)
             do {
                 parsedNodes = try inboundNodes(entry["inbound_nodes"], layer: spec)
@@ -150,6 +167,7 @@ public enum ModelConfigParser {
         }
         var definition = ModelDefinition(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs, config: root)
         definition.weightGroups = weightGroups
+        definition.savedLayers = saved
         readModelKeys(config, into: &definition, handled: ["layers", "input_layers", "output_layers"])
         definition.modelRefusals += nestedRefusals
         return definition

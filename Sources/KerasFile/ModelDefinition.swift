@@ -19,6 +19,9 @@ public struct ModelDefinition: Sendable {
     /// A Sequential that held nested models: its layers are wired by `inbound` like a
     /// functional model's, not by their order.
     public var wiredByInbound = false
+    /// Keras's `model.layers`, nested models kept as models: what the new saving library walks
+    /// (`SavedLayer`). Set by the parser; empty for a definition built by hand.
+    public var savedLayers: [SavedLayer] = []
 
     public init(className: String, name: String, layers: [LayerSpec], inputs: [TensorRef],
                 outputs: [TensorRef], config: JSONValue) {
@@ -36,6 +39,33 @@ public struct ModelDefinition: Sendable {
 
     /// Every setting of the model that stops training or prediction, in config order.
     public var refusals: [ConfigRefusal] { modelRefusals + layers.flatMap(\.refusals) }
+}
+
+/// One entry of Keras's `model.layers`, as `keras/src/saving/saving_lib.py` (`_save_state`,
+/// `_save_container_state`) and tf-keras 2.13+'s `tf_keras/src/saving/saving_lib.py` walk it
+/// into a weights file: a layer, or a model used as a layer, whose own `model.layers` are
+/// walked in turn under its path. A Sequential's InputLayer is not among its `layers`
+/// (`Sequential.layers`); a functional model's is. Keras 3 operations written in a functional
+/// config (`module: keras.src.ops...`, e.g. `x + 3.0`) are not layers (`Functional.layers`
+/// keeps only `Layer` instances) and are not listed.
+public indirect enum SavedLayer: Equatable, Sendable {
+    case layer(name: String, className: String)
+    case model(name: String, className: String, layers: [SavedLayer])
+
+    public var name: String {
+        switch self {
+        case .layer(let name, _), .model(let name, _, _): return name
+        }
+    }
+
+    /// The class whose snake_case name addresses the entry: a config's "Model" (Keras 2.2's
+    /// name for it) is instantiated as Keras's `Functional`.
+    public var savedClassName: String {
+        switch self {
+        case .layer(_, let className): return className
+        case .model(_, let className, _): return className == "Model" ? "Functional" : className
+        }
+    }
 }
 
 /// One tensor produced by a layer: Keras's (layer name, node index, tensor index).

@@ -6,11 +6,14 @@ import HDF5
 /// and tf-keras from 2.13): one group per saveable object at its attribute path, holding a
 /// `vars` group whose datasets are named by position, "0", "1", ... The model's layers are at
 /// `layers/<snake_case(class name)>` with `_1`, `_2` ... for repeats, in `model.layers` order
-/// (`_save_container_state` addresses layers by class, never by their names); the optimizer
-/// at `optimizer`, its variables in `optimizer.variables` order. tf-keras 2.13 wrote
-/// `_layer_checkpoint_dependencies` for `layers` (Keras reads both; so does Relapse).
+/// (`_save_container_state` addresses layers by class, never by their names); a model used as
+/// a layer is walked in turn (`_save_state` recurses into its `layers`), so its layers sit at
+/// `layers/<its key>/layers/<key>` with their own counters; the optimizer at `optimizer`, its
+/// variables in `optimizer.variables` order. tf-keras 2.13 wrote `_layer_checkpoint_dependencies`
+/// for `layers` (Keras reads both; so does Relapse, at every level).
 public struct WeightsStore: Sendable {
-    /// Layer groups by their Keras path key (`conv2d`, `dense_1`), vars in position order.
+    /// Layer groups by their path below `layers/` (`conv2d`, `dense_1`, a nested model's layer
+    /// `sequential/layers/dense`), vars in position order; a nested model's own entry too.
     public var layers: [(key: String, vars: [NumericArray])]
     /// `optimizer/vars` in position order; nil when the file has none.
     public var optimizerVars: [NumericArray]?
@@ -62,20 +65,26 @@ public struct WeightsStore: Sendable {
         }
     }
 
+    /// Every entry of `model.layers` with its store key, in the order Keras's saving library
+    /// visits them: a nested model, then its own layers under `<its key>/layers/`, keyed by
+    /// their own counters (`_save_container_state` starts `used_names` afresh per container).
+    public static func keyedLayers(_ layers: [SavedLayer], prefix: String = "") -> [(key: String, entry: SavedLayer)] {
+        let keys = layerKeys(classNames: layers.map(\.savedClassName))
+        return zip(keys, layers).flatMap { key, entry -> [(key: String, entry: SavedLayer)] in
+            guard case .model(_, _, let inner) = entry else { return [(prefix + key, entry)] }
+            return [(prefix + key, entry)] + keyedLayers(inner, prefix: prefix + key + "/layers/")
+        }
+    }
+
+    /// Models nest no deeper than this in a file Relapse reads (as in `ModelConfigParser`).
+    static let maxDepth = 32
+
     // MARK: Reading
 
     static func read(_ root: Group, path: String) throws -> WeightsStore {
         var layers: [(String, [NumericArray])] = []
-        let layersPath = root.hasGroup("layers") ? "layers" : "_layer_checkpoint_dependencies"
-        if root.hasGroup(layersPath) {
-            let group = try root.group(layersPath)
-            for key in try group.childNames() where group.hasGroup(key) {
-                let layer = try group.group(key)
-                for child in try layer.childNames() where child != "vars" && layer.hasGroup(child) {
-                    guard try !Self.holdsData(try layer.group(child)) else { throw KerasFileError(path, "layer group '\(layersPath)/\(key)' has nested weights (sublayers are not supported)") }
-                }
-                layers.append((key, try readVars(layer, path: path)))
-            }
+        if let container = layersContainer(root) {
+            try readLayers(try root.group(container), groupPath: container, prefix: "", depth: 0, path: path, into: &layers)
         }
         if root.hasGroup("vars") {
             let top = try readVars(root, path: path)
@@ -95,10 +104,40 @@ public struct WeightsStore: Sendable {
         return WeightsStore(layers: layers, optimizerVars: optimizerVars, optimizerName: optimizerName, relapseState: relapseState)
     }
 
-    private static func holdsData(_ group: Group) throws -> Bool {
+    /// The group holding an object's layers: `layers`, or tf-keras 2.13's `_layer_checkpoint_dependencies`.
+    private static func layersContainer(_ group: Group) -> String? {
+        ["layers", "_layer_checkpoint_dependencies"].first(where: group.hasGroup)
+    }
+
+    /// Each layer group's vars under `prefix + its key`; a layer group that is a model (it has
+    /// a layers container) is walked in turn. Anything else holding data is no part of Keras's
+    /// layout for the layers Relapse computes.
+    private static func readLayers(_ group: Group, groupPath: String, prefix: String, depth: Int, path: String,
+                                   into layers: inout [(String, [NumericArray])]) throws {
+        guard depth < maxDepth else { throw KerasFileError(path, "\(groupPath) nests models more than \(maxDepth) deep") }
+        for key in try group.childNames() where group.hasGroup(key) {
+            let layer = try group.group(key)
+            layers.append((prefix + key, try readVars(layer, path: path)))
+            let container = layersContainer(layer)
+            for child in try layer.childNames() where child != "vars" && child != container && layer.hasGroup(child) {
+                guard try !Self.holdsData(try layer.group(child)) else {
+                    throw KerasFileError(path, "layer group '\(groupPath)/\(key)' has weights in '\(child)', which is neither its vars nor a nested model's layers")
+                }
+            }
+            if let container {
+                try readLayers(try layer.group(container), groupPath: "\(groupPath)/\(key)/\(container)",
+                               prefix: prefix + key + "/layers/", depth: depth + 1, path: path, into: &layers)
+            }
+        }
+    }
+
+    /// Whether a group holds a dataset at any depth. Past `maxDepth` levels (a hostile file,
+    /// or hard links that loop) it counts as holding data, which the caller refuses.
+    private static func holdsData(_ group: Group, depth: Int = 0) throws -> Bool {
+        guard depth < maxDepth else { return true }
         for name in try group.childNames() {
             if group.hasDataset(name) { return true }
-            if group.hasGroup(name), try holdsData(try group.group(name)) { return true }
+            if group.hasGroup(name), try holdsData(try group.group(name), depth: depth + 1) { return true }
         }
         return false
     }
@@ -135,7 +174,12 @@ public struct WeightsStore: Sendable {
         let root = file.root
         let layersGroup = try root.createGroup("layers")
         for (key, vars) in layers {
-            let varsGroup = try layersGroup.createGroup(key).createGroup("vars")
+            // A nested model's layer (`sequential/layers/dense`) goes below its model's group.
+            var group = layersGroup
+            for part in key.split(separator: "/").map(String.init) {
+                group = group.hasGroup(part) ? try group.group(part) : try group.createGroup(part)
+            }
+            let varsGroup = try group.createGroup("vars")
             // Keras 3 labels each entry with the saveable's name; its loader never reads it.
             try varsGroup.setAttribute("name", strings: [layerNames[key] ?? key], charset: .utf8, isScalar: true)
             for (i, array) in vars.enumerated() { try varsGroup.createDataset(String(i), values: array) }

@@ -112,34 +112,19 @@ final class ZipArchive {
         }
     }
 
-    /// Copies a member into a new private file (created exclusively, mode 0600) in the system's
-    /// temporary folder and returns its path; the caller removes it.
-    func extractToTemporaryFile(_ name: String) throws -> String {
+    /// Copies a member into the open file `descriptor` (a scratch file the caller owns).
+    func extract(_ name: String, to descriptor: Int32, folder: String) throws {
         guard let member = member(name) else { throw KerasFileError(path, "has no \(name) in the archive") }
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((folder + "/relapse-keras-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw KerasFileError(path, "cannot extract \(name): no private temporary file in \(folder) (\(String(cString: strerror(errno))))")
-        }
-        let temporary = String(cString: template)
-        do {
-            defer { close(fd) }
-            try stream(member) { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    guard written > 0 else {
-                        throw KerasFileError(path, "cannot extract \(name) to \(folder): \(String(cString: strerror(errno)))")
-                    }
-                    offset += written
+        try stream(member) { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                guard written > 0 else {
+                    throw KerasFileError(path, "cannot extract \(name) to \(folder): \(String(cString: strerror(errno)))")
                 }
+                offset += written
             }
-        } catch {
-            unlink(temporary)
-            throw error
         }
-        return temporary
     }
 
     static func message(_ code: Int32) -> String {
@@ -159,17 +144,42 @@ final class ZipArchive {
 }
 
 /// Writes a zip archive of stored (uncompressed) members, as Keras writes `.keras` files.
+///
+/// The archive goes into a file Relapse already created (`AtomicFile`'s temporary), through a
+/// libzip source of our own (`DescriptorSink`): opened on a file name, libzip's `zip_close`
+/// writes a temporary `<name>.XXXXXX` of its own beside it and renames that into place
+/// (`zip_source_file_create`'s write support), a file no signal handler of Relapse knows about
+/// and one that a SIGINT in `zip_close` would leave behind.
 enum ZipWriter {
     enum Content {
         case data(Data)
         case file(String)
     }
 
+    /// `path` must exist (it is opened, never created): an `AtomicFile` temporary.
     static func write(to path: String, members: [(name: String, content: Content)]) throws {
-        var code: Int32 = 0
-        guard let archive = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code) else {
-            throw KerasFileError(path, "cannot be written as a zip archive (\(ZipArchive.message(code)))")
+        let descriptor = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw KerasFileError(path, "cannot be written: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let sink = DescriptorSink(descriptor: descriptor)
+        try withExtendedLifetime(sink) {
+            var error = zip_error_t()
+            zip_error_init(&error)
+            defer { zip_error_fini(&error) }
+            let context = Unmanaged.passUnretained(sink).toOpaque()
+            guard let source = zip_source_function_create(DescriptorSink.callback, context, &error) else {
+                throw KerasFileError(path, "cannot be written as a zip archive (\(String(cString: zip_error_strerror(&error))))")
+            }
+            guard let archive = zip_open_from_source(source, ZIP_CREATE | ZIP_TRUNCATE, &error) else {
+                zip_source_free(source)
+                throw KerasFileError(path, "cannot be written as a zip archive (\(String(cString: zip_error_strerror(&error))))")
+            }
+            try add(members, to: archive, path: path)
         }
+    }
+
+    /// Adds the members and closes (writes) the archive; on failure the archive is discarded.
+    private static func add(_ members: [(name: String, content: Content)], to archive: OpaquePointer, path: String) throws {
         // Buffers handed to libzip must live until zip_close.
         var buffers: [UnsafeMutableRawPointer] = []
         defer { buffers.forEach { $0.deallocate() } }
@@ -198,5 +208,78 @@ enum ZipWriter {
             guard zip_set_file_compression(archive, UInt64(index), ZIP_CM_STORE, 0) == 0 else { throw fail("member \(name)") }
         }
         guard zip_close(archive) == 0 else { throw fail("closing the archive") }
+    }
+}
+
+/// A write-only libzip source over an open descriptor, for `zip_open_from_source`: libzip's
+/// source protocol (zip_source_function(3); the commands `zip_close` sends in lib/zip_close.c:
+/// BEGIN_WRITE, WRITE, TELL_WRITE and SEEK_WRITE to go back and complete each local header,
+/// then COMMIT_WRITE, or ROLLBACK_WRITE on failure; REMOVE for an archive left empty). Opening
+/// requires a source that claims seekable reading too, but libzip reads only an archive that
+/// exists, and STAT says this one does not (ZIP_ER_READ with ENOENT: `_zip_file_exists` in
+/// lib/zip_open.c), so the reading commands answer "not supported" should anything ask.
+/// The descriptor's owner fsyncs and renames the file.
+final class DescriptorSink {
+    let descriptor: Int32
+    var error = zip_error_t()
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+        zip_error_init(&error)
+    }
+
+    deinit { zip_error_fini(&error) }
+
+    static let callback: zip_source_callback = { context, data, length, command in
+        Unmanaged<DescriptorSink>.fromOpaque(context!).takeUnretainedValue().handle(data, length, command)
+    }
+
+    static let supported: [zip_source_cmd_t] = [
+        ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+        ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE, ZIP_SOURCE_COMMIT_WRITE,
+        ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE, ZIP_SOURCE_SEEK_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE,
+    ]
+
+    private func failed(_ code: Int32, _ system: Int32 = 0) -> Int64 {
+        zip_error_set(&error, code, system)
+        return -1
+    }
+
+    func handle(_ data: UnsafeMutableRawPointer?, _ length: UInt64, _ command: zip_source_cmd_t) -> Int64 {
+        switch command {
+        case ZIP_SOURCE_SUPPORTS:
+            // ZIP_SOURCE_MAKE_COMMAND_BITMASK of each (the C macro).
+            return Self.supported.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1.rawValue)) }
+        case ZIP_SOURCE_STAT:
+            return failed(ZIP_ER_READ, ENOENT)
+        case ZIP_SOURCE_BEGIN_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_REMOVE:
+            guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else { return failed(ZIP_ER_WRITE, errno) }
+            return 0
+        case ZIP_SOURCE_WRITE:
+            guard let data else { return failed(ZIP_ER_INVAL) }
+            var offset = 0
+            while offset < Int(length) {
+                let written = Foundation.write(descriptor, data + offset, Int(length) - offset)
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { return failed(ZIP_ER_WRITE, errno) }
+                offset += written
+            }
+            return Int64(length)
+        case ZIP_SOURCE_SEEK_WRITE:
+            guard let data, length >= UInt64(MemoryLayout<zip_source_args_seek_t>.size) else { return failed(ZIP_ER_INVAL) }
+            let seek = data.load(as: zip_source_args_seek_t.self)
+            guard lseek(descriptor, off_t(seek.offset), seek.whence) >= 0 else { return failed(ZIP_ER_SEEK, errno) }
+            return 0
+        case ZIP_SOURCE_TELL_WRITE:
+            let position = lseek(descriptor, 0, SEEK_CUR)
+            return position >= 0 ? Int64(position) : failed(ZIP_ER_TELL, errno)
+        case ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_FREE:
+            return 0
+        case ZIP_SOURCE_ERROR:
+            guard let data else { return failed(ZIP_ER_INVAL) }
+            return zip_error_to_data(&error, data, length)
+        default:
+            return failed(ZIP_ER_OPNOTSUPP)
+        }
     }
 }

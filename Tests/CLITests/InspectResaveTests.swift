@@ -18,6 +18,24 @@ final class InspectResaveTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("Optimizer state: Adam, iterations 4, slots: m (4), v (4)"), result.stdout)
     }
 
+    func testInspectOfALoneWeightsFileShowsItsOptimizerVariables() throws {
+        // Without the model's config the slots cannot be named; count, iterations and shapes can.
+        let keras3 = try Relapse.run(["inspect", Relapse.fixture("keras3-adam.weights.h5")])
+        XCTAssertEqual(keras3.status, 0, keras3.stderr)
+        XCTAssertTrue(keras3.stdout.contains("Optimizer state: 10 variables by position (optimizer 'adam', iterations 2)"), keras3.stdout)
+        XCTAssertTrue(keras3.stdout.contains("shapes: () int64, () float32, (3, 3, 1, 4) float32 x2, (4,) float32 x2, (36, 2) float32 x2, (2,) float32 x2"), keras3.stdout)
+        let tfk = try Relapse.run(["inspect", Relapse.fixture("tfk-adam.weights.h5")])
+        XCTAssertTrue(tfk.stdout.contains("Optimizer state: 9 variables by position (iterations 2)"), tfk.stdout)
+        let json = try JSONValue.parse(try Relapse.run(["inspect", "--json", Relapse.fixture("keras3-adam.weights.h5")]).stdout)
+        XCTAssertEqual(json["optimizer_variables"]?["count"]?.intValue, 10)
+        XCTAssertEqual(json["optimizer_variables"]?["iterations"]?.intValue, 2)
+        XCTAssertEqual(json["optimizer_variables"]?["shapes"]?[2], .array([.int(3), .int(3), .int(1), .int(4)]))
+        // The name survives a resave of the weights file.
+        let copy = directory + "/copy.weights.h5"
+        XCTAssertEqual(try Relapse.run(["resave", Relapse.fixture("keras3-adam.weights.h5"), copy]).status, 0)
+        XCTAssertTrue(try Relapse.run(["inspect", copy]).stdout.contains("(optimizer 'adam', iterations 2)"))
+    }
+
     func testInspectJSONIsOneObject() throws {
         let result = try Relapse.run(["inspect", "--json", Relapse.fixture("broken-lines-start.h5")])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import KerasFile
 import XCTest
 
@@ -28,6 +29,38 @@ final class TrainResumeCommandTests: XCTestCase {
         let history = try String(contentsOfFile: branch + "/history.csv", encoding: .utf8)
         XCTAssertEqual(history.split(separator: "\n").count, 5, "header and four epochs, two of them the parent's: \(history)")
         XCTAssertEqual(try KerasModel.load(branch + "/epoch-0004.h5").optimizerState?.iterations, 16)
+    }
+
+    /// A nested model's `.keras` checkpoints (fixtures/keras3-nested.keras: a Sequential holding
+    /// a functional model, called twice) continue exactly: 2 epochs, or 1 then 1 more from the
+    /// checkpoint, give the same weights at the saving library's nested paths, the same
+    /// optimizer state and the same run state.
+    func testNestedKerasCheckpointsResumeBitForBit() throws {
+        let data = directory + "/d6.h5"
+        do {
+            let file = try File.create(data)
+            let x: [Float] = (0..<192).map { (i: Int) -> Float in Float((i * 37) % 23) / 11 - 1 }
+            // One-hot labels: sample s is class (s / 3) % 2.
+            let y: [Float] = (0..<64).map { (i: Int) -> Float in i % 2 == ((i / 2) / 3) % 2 ? 1 : 0 }
+            try file.root.createDataset("x", values: NumericArray(shape: [32, 6], floats: x))
+            try file.root.createDataset("y", values: NumericArray(shape: [32, 2], floats: y))
+            try file.flush()
+        }
+        let start = Relapse.fixture("keras3-nested.keras")
+        let common = ["--data", data, "--batch-size", "16"]
+        let two = try Relapse.run(["resume", start, "--epochs", "2", "--checkpoints", directory + "/two"] + common)
+        XCTAssertEqual(two.status, 0, two.stderr)
+        let one = try Relapse.run(["resume", start, "--epochs", "1", "--checkpoints", directory + "/one"] + common)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let more = try Relapse.run(["resume", directory + "/one/epoch-0001.keras", "--epochs", "1", "--checkpoints", directory + "/one"])
+        XCTAssertEqual(more.status, 0, more.stderr)
+        let a = try KerasModel.load(directory + "/two/epoch-0002.keras"), b = try KerasModel.load(directory + "/one/epoch-0002.keras")
+        XCTAssertEqual(a.format, .keras)
+        XCTAssertEqual(a.layerWeights, b.layerWeights)
+        XCTAssertEqual(a.optimizerState, b.optimizerState)
+        XCTAssertEqual(a.optimizerState?.iterations, 6, "2 steps in the fixture, 2 per epoch here")
+        XCTAssertEqual(a.relapseState, b.relapseState)
+        XCTAssertNotEqual(a.weightsByLayer["inner_in"], try KerasModel.load(start).weightsByLayer["inner_in"], "the nested model's layers trained")
     }
 
     func testMakeDataThenPredict() throws {

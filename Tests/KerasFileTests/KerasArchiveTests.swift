@@ -47,6 +47,15 @@ final class KerasArchiveTests: XCTestCase {
         XCTAssertEqual(WeightsStore.layerKeys(classNames: ["Conv2D", "Conv2D", "Dense", "Conv2D"]), ["conv2d", "conv2d_1", "dense", "conv2d_2"])
     }
 
+    func testAnOptimizerCompiledByNameKeepsItsName() throws {
+        // tf-keras's compile_config holds `optimizer="adam"` as given; no class is named "adam".
+        let compile = try JSONValue.parse(#"{"optimizer": "adam", "loss": "mse", "metrics": null}"#)
+        let training = try TrainingConfig(json: try XCTUnwrap(Keras3Dialect.trainingConfig(fromCompileConfig: compile)))
+        XCTAssertEqual(Keras3Dialect.compileConfig(from: training)["optimizer"], .string("adam"))
+        let adam = try TrainingConfig(json: try JSONValue.parse(#"{"optimizer_config": {"class_name": "Adam", "config": {"learning_rate": 0.01}}}"#))
+        XCTAssertEqual(Keras3Dialect.compileConfig(from: adam)["optimizer"]?["class_name"], .string("Adam"))
+    }
+
     func testArchivesRoundTripBitForBit() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
