@@ -18,7 +18,8 @@ Expected outcomes (EXPECT below, data to edit as Relapse grows):
   refuse   train exits 2 with one stderr line naming the file and one of `names`; nothing written
   trains   train exits 0 and writes a checkpoint; values not compared (Dropout: Keras's masks come
            from TensorFlow's RNG, which no other program replays)
-  skip     not judged, with the reason (Keras itself cannot make or keep the setting)
+  skip     not judged, with the reason (Keras itself cannot make or keep the setting); a case
+           Keras fails to make is a skip with keras_failed, which settings_check.py fails
 Refused cases get no after.h5 (no fit) unless --fit-refused is given.
 
 Each match case also records `sensitivity`: how far its Keras result is from its parent's (the
@@ -597,7 +598,8 @@ def run_generation(generation, out, only, fit_refused):
                 if "policy" in e:
                     mixed.set_global_policy("float32")
         except Exception as err:  # Keras itself cannot make this case: not judged, said why
-            entry.update(expect="skip", names=[], reason=f"Keras failed: {type(err).__name__}: {str(err)[:300]}")
+            entry.update(expect="skip", names=[], reason=f"Keras failed: {type(err).__name__}: {str(err)[:300]}",
+                         keras_failed=True)
         entry["seconds"] = round(time.time() - t0, 2)
         with h5py.File(os.path.join(d, "start.h5"), "r") if os.path.exists(os.path.join(d, "start.h5")) else _null() as f:
             if f is not None and "training_config" in f.attrs:
