@@ -3,7 +3,7 @@
 written by real tf-keras 2.x and Keras 3 (TensorFlow backend, legacy `model.save('x.h5')`), each
 trained one epoch by Keras's own `fit` as the reference Relapse must reproduce or refuse.
 
-usage: .venv/bin/python tools/settings_matrix.py --out DIR [--only SUBSTRING] [--fit-refused]
+usage: .venv/bin/python tools/settings_matrix.py --out DIR [--only SUBSTRING[,SUBSTRING...]] [--fit-refused]
 
 Writes into DIR (not committed; CI makes it):
   data-*.h5              the shared data sets (`x`, `y`), made with numpy from fixed seeds
@@ -18,7 +18,8 @@ Expected outcomes (EXPECT below, data to edit as Relapse grows):
   refuse   train exits 2 with one stderr line naming the file and one of `names`; nothing written
   trains   train exits 0 and writes a checkpoint; values not compared (Dropout: Keras's masks come
            from TensorFlow's RNG, which no other program replays)
-  skip     not judged, with the reason (Keras itself cannot make or keep the setting)
+  skip     not judged, with the reason (Keras itself cannot make or keep the setting); a case
+           Keras fails to make is a skip with keras_failed, which settings_check.py fails
 Refused cases get no after.h5 (no fit) unless --fit-refused is given.
 
 Each match case also records `sensitivity`: how far its Keras result is from its parent's (the
@@ -32,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATIONS = ("tfk", "keras3")
@@ -45,7 +47,8 @@ BATCH = 16
 #   family   'cnn': Input(8,8,1) -> Conv2D 'conv'(4, 3x3, relu) -> MaxPooling2D 'pool' ->
 #                   Flatten 'flatten' -> Dense 'dense'(3, softmax); categorical_crossentropy, Adam
 #            'dense': Input(6) -> Dense 'hidden'(5, tanh) -> Dense 'dense'(2, linear); mse, Adam
-#   layers   {role: {config key: value}} for the roles above and 'input'; a value that is a
+#            or one of the graph FAMILIES below (the layers of issue 13, each in the place it needs)
+#   layers   {role: {config key: value}} for the roles above (or the family's) and 'input'; a value that is a
 #            ("ClassName", {kwargs}) tuple is a Keras object (regularizer, constraint)
 #   loss     a string, or ("LossClass", {kwargs}), or ("fn", "function_name")
 #   optimizer a string, or ("OptimizerClass", {kwargs}); a kwarg ("Schedule", {...}) is a schedule
@@ -70,6 +73,95 @@ def case(name, family="cnn", layers=None, loss=None, optimizer=None, covers=(), 
 
 
 O = lambda cls, **kw: (cls, kw)  # noqa: E731  a Keras object by class name and kwargs
+
+# Graph families: the layers of issue 13, each where it needs to be (a merge after two
+# branches, Conv1D on a sequence), in small functional models. A node is (role, class, kwargs,
+# inputs): inputs are roles ("input" is the model's input), None for the node before. Every
+# family starts from Keras's initial weights plus fixed noise (PERTURB: biases, PReLU's alpha
+# and BatchNormalization's beta and moving statistics are otherwise zero or one, which hides a
+# bias added on the wrong axis, a frozen layer's statistics, a constraint on a zero bias), is
+# trained with SGD(0.1, momentum=0.5) (Adam's first steps are nearly lr * sign(g), which hides
+# a gradient's size) on categorical_crossentropy, and has a case '<family>-base'.
+CHAIN = None
+FAMILIES = {
+    # BatchNormalization and the activation layers side by side on one normalised convolution.
+    "acts": dict(data="img", nodes=[
+        ("conv", "Conv2D", dict(filters=4, kernel_size=3), CHAIN),                        # 6 x 6 x 4
+        ("bn", "BatchNormalization", {}, CHAIN),
+        ("relu", "ReLU", {}, ["bn"]),
+        ("leaky", "LeakyReLU", {}, ["bn"]),
+        ("elu", "ELU", {}, ["bn"]),
+        ("prelu", "PReLU", {}, ["bn"]),
+        ("softmax", "Softmax", {}, ["bn"]),
+        ("concat", "Concatenate", {}, ["relu", "leaky", "elu", "prelu", "softmax"]),      # 6 x 6 x 20
+        ("pool", "MaxPooling2D", {}, CHAIN),                                              # 3 x 3 x 20
+        ("flatten", "Flatten", {}, CHAIN),
+        ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
+    # The other 2-D convolutions in a chain (channels_first shapes never have width = channels:
+    # see tools/spatial_parity.py on Keras 3's bias there).
+    "convs": dict(data="img", nodes=[
+        ("conv", "Conv2D", dict(filters=3, kernel_size=3, activation="relu"), CHAIN),     # 6 x 6 x 3
+        ("transpose", "Conv2DTranspose", dict(filters=4, kernel_size=3), CHAIN),          # 8 x 8 x 4
+        ("depthwise", "DepthwiseConv2D", dict(kernel_size=3), CHAIN),                     # 6 x 6 x 4
+        ("separable", "SeparableConv2D", dict(filters=5, kernel_size=3), CHAIN),          # 4 x 4 x 5
+        ("flatten", "Flatten", {}, CHAIN),
+        ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
+    # A sequence of 12 steps and 2 features: Normalization (adapted to the data), Conv1D, the
+    # 1-D poolings; Flatten and both global poolings concatenated.
+    "seq": dict(data="seq", nodes=[
+        ("norm", "Normalization", {}, CHAIN),
+        ("conv1d", "Conv1D", dict(filters=4, kernel_size=3, activation="relu"), CHAIN),   # 10 x 4
+        ("maxpool1d", "MaxPooling1D", dict(pool_size=2), CHAIN),                          # 5 x 4
+        ("avgpool1d", "AveragePooling1D", dict(pool_size=2), CHAIN),                      # 2 x 4
+        ("flatten", "Flatten", {}, CHAIN),
+        ("gap1d", "GlobalAveragePooling1D", {}, ["avgpool1d"]),
+        # A Flatten after each global pooling: with keepdims=True it leaves (1, 4).
+        ("gflat1", "Flatten", {}, CHAIN),
+        ("gmp1d", "GlobalMaxPooling1D", {}, ["maxpool1d"]),
+        ("gflat2", "Flatten", {}, CHAIN),
+        ("concat", "Concatenate", {}, ["flatten", "gflat1", "gflat2"]),                   # 16
+        ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
+    # Rescaling, padding, cropping, resizing, average pooling, Permute, SpatialDropout2D (rate 0:
+    # Keras's masks come from TensorFlow's generator) and the 2-D global poolings.
+    "resize": dict(data="img", nodes=[
+        ("rescale", "Rescaling", dict(scale=2.0), CHAIN),
+        ("pad", "ZeroPadding2D", {}, CHAIN),                                              # 10 x 10 x 1
+        ("conv", "Conv2D", dict(filters=3, kernel_size=3, activation="relu"), CHAIN),     # 8 x 8 x 3
+        ("crop", "Cropping2D", dict(cropping=1), CHAIN),                                  # 6 x 6 x 3
+        ("up", "UpSampling2D", {}, CHAIN),                                                # 12 x 12 x 3
+        ("avgpool", "AveragePooling2D", dict(pool_size=2), CHAIN),                        # 6 x 6 x 3
+        ("permute", "Permute", dict(dims=(2, 1, 3)), CHAIN),
+        ("sdrop", "SpatialDropout2D", dict(rate=0.0), CHAIN),
+        # Flatten: the global poolings alone cannot see Permute's transposition.
+        ("flatten", "Flatten", {}, CHAIN),
+        ("gap", "GlobalAveragePooling2D", {}, ["sdrop"]),
+        ("gflat1", "Flatten", {}, CHAIN),
+        ("gmp", "GlobalMaxPooling2D", {}, ["sdrop"]),
+        ("gflat2", "Flatten", {}, CHAIN),
+        ("concat", "Concatenate", {}, ["flatten", "gflat1", "gflat2"]),                   # 114
+        ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
+    # Every merge on two convolutions of the same input.
+    "merge": dict(data="img", nodes=[
+        ("conv", "Conv2D", dict(filters=3, kernel_size=3, activation="relu"), ["input"]),  # 6 x 6 x 3
+        ("conv_b", "Conv2D", dict(filters=3, kernel_size=3, activation="tanh"), ["input"]),
+        ("add", "Add", {}, ["conv", "conv_b"]),
+        ("subtract", "Subtract", {}, ["conv", "conv_b"]),
+        ("multiply", "Multiply", {}, ["add", "subtract"]),
+        ("average", "Average", {}, ["multiply", "conv"]),
+        ("maximum", "Maximum", {}, ["average", "conv_b"]),
+        ("minimum", "Minimum", {}, ["maximum", "add"]),
+        ("concat", "Concatenate", {}, ["minimum", "subtract"]),                           # 6 x 6 x 6
+        ("pool", "MaxPooling2D", {}, CHAIN),
+        ("flatten", "Flatten", {}, CHAIN),
+        ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
+}
+FAMILY_OPTIMIZER = ("SGD", {"learning_rate": 0.1, "momentum": 0.5})
+PERTURB = 0.1
+
+
+def family_roles(family):
+    """{role: class name} of a graph family."""
+    return {role: cls for role, cls, _, _ in FAMILIES[family]["nodes"]}
 
 # The two bases.
 case("base", setting="the default cnn: categorical_crossentropy, Adam", parent="")
@@ -240,6 +332,164 @@ case("input-sparse", family="dense", layers={"input": {"sparse": True}}, covers=
 case("quantized-int8", quantize="int8", only="keras3", covers=[("Dense", "quantization_config")],
      setting="Keras 3 model.quantize('int8')")
 
+# ---- issue 13's layers: the graph FAMILIES ------------------------------------------------
+# A key that only sizes an output (filters, kernel_size, strides, padding, pool_size, cropping)
+# is varied with the layer's other sizing keys in one case: read wrong, it changes a shape and the
+# next layer's weights no longer fit the file. A key that changes values gets its own case, or
+# shares one with keys whose effects land on other weights (each layer's regularizers, constraints
+# and trainable flag change that layer's own weights, which are compared one by one), each far
+# beyond the tolerance alone. Refusals get a case each (a refused file prints only its first
+# refusal), except dtype, set on a whole family at once: LayerParserTests's
+# testEveryClassRefusesAFloat64DType sees each class refuse its own.
+CF = "channels_first"
+L2, L1 = O("L2", l2=0.1), O("L1", l1=0.1)
+ACTS = ("relu", "leaky", "elu", "prelu", "softmax")
+
+
+def fam(family, **layers):
+    return dict(family=family, layers=layers)
+
+
+case("acts-base", family="acts", parent="",
+     setting="Conv2D -> BatchNormalization -> ReLU | LeakyReLU | ELU | PReLU | Softmax -> Concatenate -> Dense")
+case("bn-axis", **fam("acts", bn={"axis": 1}),
+     setting="BatchNormalization axis=1 on (6, 6, 4): statistics per row (tf-keras's unfused path)")
+case("bn-axis-list", **fam("acts", bn={"axis": [1, 3]}), only="tfk",
+     setting="BatchNormalization axis=[1, 3] (statistics per row and channel; tf-keras only)")
+case("bn-momentum-epsilon", **fam("acts", bn={"momentum": 0.5, "epsilon": 0.5}),
+     setting="BatchNormalization momentum=0.5 (the moving statistics) and epsilon=0.5 (the output)")
+case("bn-no-center-no-scale", **fam("acts", bn={"center": False, "scale": False}),
+     setting="BatchNormalization without beta and gamma")
+case("acts-regularizers", **fam("acts", bn={"gamma_regularizer": L2, "beta_regularizer": L1},
+                                prelu={"alpha_regularizer": L2}))
+case("acts-constraints", **fam("acts", bn={"gamma_constraint": O("MaxNorm", max_value=1.5),
+                                           "beta_constraint": O("NonNeg")},
+                               prelu={"alpha_constraint": O("NonNeg")}))
+case("acts-trainable-false", **fam("acts", bn={"trainable": False}, prelu={"trainable": False}),
+     setting="BatchNormalization and PReLU trainable=False (a frozen BatchNormalization normalises with its"
+             " moving statistics in tf-keras and Keras 3)")
+# On one device Keras 3's synchronized moments are E[x^2] - E[x]^2 over the one replica's batch
+# (keras/src/backend/tensorflow/nn.py `_compute_moments_sync`): the same statistics up to float32
+# rounding (measured: 4e-6 from the parent). tf-keras does not save the key.
+case("bn-synchronized", **fam("acts", bn={"synchronized": True}), only="keras3", inert=True,
+     setting="BatchNormalization synchronized=True on one device (Keras 3 saves it; tf-keras does not)")
+case("bn-renorm", **fam("acts", bn={"renorm": True}))
+case("bn-virtual-batch-size", **fam("acts", bn={"virtual_batch_size": 8}), only="tfk")
+case("relu-options", **fam("acts", relu={"max_value": 0.5, "negative_slope": 0.2, "threshold": 0.3}),
+     setting="ReLU max_value=0.5, negative_slope=0.2, threshold=0.3")
+# tf-keras writes LeakyReLU's slope as alpha, Keras 3 as negative_slope.
+case("leaky-elu-alpha", **fam("acts", leaky={"alpha": 0.05}, elu={"alpha": 0.3}), only="tfk",
+     setting="LeakyReLU alpha=0.05, ELU alpha=0.3")
+case("leaky-negative-slope-elu-alpha", **fam("acts", leaky={"negative_slope": 0.05}, elu={"alpha": 0.3}),
+     only="keras3", setting="LeakyReLU negative_slope=0.05, ELU alpha=0.3")
+case("prelu-shared-axes", **fam("acts", prelu={"shared_axes": [1, 2]}))
+case("softmax-axis", **fam("acts", softmax={"axis": 1}), setting="Softmax axis=1 (over the rows)")
+case("softmax-axis-list", **fam("acts", softmax={"axis": [1, 2]}))
+case("acts-channels-first", data="img-cf", inert=True,
+     **fam("acts", conv={"data_format": CF}, bn={"axis": 1}, softmax={"axis": 1}, concat={"axis": 1},
+           pool={"data_format": CF}, flatten={"data_format": CF}),
+     setting="the acts family channels_first on (1, 8, 8) inputs (the same numbers as channels_last)")
+case("acts-float64", **fam("acts", **{r: {"dtype": "float64"} for r in ("bn", "concat") + ACTS}),
+     setting="dtype='float64' on BatchNormalization, the activation layers and Concatenate")
+
+CONVS = ("transpose", "depthwise", "separable")
+case("convs-base", family="convs", parent="",
+     setting="Conv2D -> Conv2DTranspose -> DepthwiseConv2D -> SeparableConv2D -> Dense")
+case("transpose-shape", **fam("convs", transpose={"filters": 2, "kernel_size": (2, 3), "strides": (2, 2),
+                                                  "padding": "same", "output_padding": (1, 0)}),
+     setting="Conv2DTranspose filters=2, kernel (2, 3), strides 2, same, output_padding (1, 0)")
+case("depthwise-separable-shape", **fam("convs", depthwise={"kernel_size": (2, 3), "strides": (2, 2), "padding": "same"},
+                                        separable={"filters": 2, "kernel_size": (2, 3), "strides": (2, 2),
+                                                   "padding": "same"}),
+     setting="DepthwiseConv2D kernel (2, 3), strides 2, same (4 x 4 x 4); SeparableConv2D filters=2, the same"
+             " (2 x 2 x 2)")
+case("convs-depth-multiplier", **fam("convs", depthwise={"depth_multiplier": 2}, separable={"depth_multiplier": 2}))
+case("convs-dilation", **fam("convs", **{r: {"dilation_rate": (2, 2)} for r in CONVS}))
+case("convs-activation-no-bias", **fam("convs", **{r: {"activation": "tanh", "use_bias": False} for r in CONVS}))
+case("convs-regularizers", **fam("convs", transpose={"kernel_regularizer": L2, "bias_regularizer": L1,
+                                                     "activity_regularizer": L2},
+                                 depthwise={"depthwise_regularizer": L2, "bias_regularizer": L1,
+                                            "activity_regularizer": L2},
+                                 separable={"depthwise_regularizer": L2, "pointwise_regularizer": L1,
+                                            "bias_regularizer": L2, "activity_regularizer": L2}))
+case("convs-constraints", **fam("convs", transpose={"kernel_constraint": O("MaxNorm", max_value=0.3),
+                                                    "bias_constraint": O("NonNeg")},
+                                depthwise={"depthwise_constraint": O("MaxNorm", max_value=0.3),
+                                           "bias_constraint": O("NonNeg")},
+                                separable={"depthwise_constraint": O("MaxNorm", max_value=0.3),
+                                           "pointwise_constraint": O("NonNeg"), "bias_constraint": O("NonNeg")}))
+case("convs-trainable-false", **fam("convs", **{r: {"trainable": False} for r in CONVS}))
+for r, kw in (("transpose", {}), ("depthwise", {}), ("separable", {"filters": 4})):
+    # tf-keras writes groups for these three but computes it for none (refused: see LayerParser).
+    case(f"{r}-groups", **fam("convs", **{r: {"groups": 2, **kw}}), only="tfk")
+# tf-keras's SeparableConv2D takes and saves kernel_* (its base Conv's) but makes no `kernel`.
+case("separable-kernel-settings", **fam("convs", separable={"kernel_regularizer": O("L2", l2=1.0),
+                                                            "kernel_constraint": O("NonNeg")}),
+     only="tfk", inert=True,
+     setting="tf-keras SeparableConv2D kernel_regularizer and kernel_constraint (unused by Keras)")
+case("convs-channels-first", data="img-cf", inert=True,
+     **fam("convs", **{r: {"data_format": CF} for r in ("conv", "flatten") + CONVS}),
+     setting="the convs family channels_first on (1, 8, 8) inputs (the same numbers as channels_last)")
+case("convs-float64", **fam("convs", **{r: {"dtype": "float64"} for r in CONVS}))
+
+SEQ_LAYERS = ("conv1d", "maxpool1d", "avgpool1d", "gap1d", "gmp1d")
+case("seq-base", family="seq", parent="",
+     setting="Normalization -> Conv1D -> MaxPooling1D -> AveragePooling1D -> Flatten | Global*Pooling1D -> Dense")
+case("norm-axis-none-invert", **fam("seq", norm={"axis": None, "invert": True}),
+     setting="Normalization axis=None (one mean and variance, adapted), invert=True")
+case("norm-mean-variance", **fam("seq", norm={"mean": [0.4, -1.5], "variance": [0.8, 7.0]}),
+     setting="Normalization with mean and variance given (no adapt)")
+case("conv1d-shape", **fam("seq", conv1d={"filters": 3, "kernel_size": 2, "strides": 2, "padding": "same"}))
+case("conv1d-causal-dilation", **fam("seq", conv1d={"padding": "causal", "dilation_rate": 2}),
+     setting="Conv1D causal padding (4 zeros before each sequence) with dilation_rate=2")
+case("conv1d-groups", **fam("seq", conv1d={"groups": 2}))
+case("conv1d-activation-no-bias", **fam("seq", conv1d={"activation": "tanh", "use_bias": False}))
+case("conv1d-weight-settings", **fam("seq", conv1d={"kernel_regularizer": L2, "bias_regularizer": L1,
+                                                    "activity_regularizer": L2,
+                                                    "kernel_constraint": O("MaxNorm", max_value=0.5),
+                                                    "bias_constraint": O("NonNeg")}),
+     setting="Conv1D kernel/bias/activity regularizers and kernel/bias constraints")
+case("conv1d-trainable-false", **fam("seq", conv1d={"trainable": False}))
+case("pool1d-shape", **fam("seq", maxpool1d={"pool_size": 3, "strides": 1, "padding": "same"},
+                           avgpool1d={"pool_size": 3, "strides": 2, "padding": "same"}),
+     setting="MaxPooling1D and AveragePooling1D pool 3, same (the mean of the valid inputs), strides 1 and 2")
+# keepdims only adds a unit axis, which the Flatten after each global pooling removes: the same
+# numbers by design, so it rides on the channels_first case, where the kept axis is the other one.
+case("seq-channels-first", data="seq-cf", inert=True,
+     **fam("seq", norm={"axis": 1}, flatten={"data_format": CF},
+           **{r: {"data_format": CF, **({"keepdims": True} if r.startswith("g") else {})} for r in SEQ_LAYERS}),
+     setting="the seq family channels_first on (2, 12) inputs, the global poolings with keepdims=True"
+             " (the same numbers as channels_last)")
+case("seq-float64", **fam("seq", **{r: {"dtype": "float64"} for r in ("norm",) + SEQ_LAYERS}))
+
+RESIZE_LAYERS = ("pad", "crop", "up", "avgpool", "sdrop", "gap", "gmp")
+case("resize-base", family="resize", parent="",
+     setting="Rescaling -> ZeroPadding2D -> Conv2D -> Cropping2D -> UpSampling2D -> AveragePooling2D -> Permute"
+             " -> SpatialDropout2D(0) -> Flatten | Global*Pooling2D -> Dense")
+case("rescale-scale-offset", **fam("resize", rescale={"scale": 0.5, "offset": -1.0}))
+case("rescale-scale-list", **fam("resize", rescale={"scale": [0.5]}), setting="Rescaling scale=[0.5] (per channel)")
+case("pad-crop-asymmetric", **fam("resize", pad={"padding": ((1, 0), (2, 1))}, crop={"cropping": ((1, 0), (0, 2))}))
+case("up-size-bilinear", **fam("resize", up={"size": (2, 3), "interpolation": "bilinear"}),
+     setting="UpSampling2D size (2, 3), bilinear (tf.image.resize's half-pixel centres): 12 x 18 x 3")
+case("up-bicubic", **fam("resize", up={"interpolation": "bicubic"}))
+case("avgpool-shape", **fam("resize", avgpool={"pool_size": 3, "strides": 2, "padding": "same"}),
+     setting="AveragePooling2D pool 3, strides 2, same (TensorFlow's mean of the valid inputs)")
+case("permute-dims", **fam("resize", permute={"dims": (3, 1, 2)}))
+case("spatial-dropout", **fam("resize", sdrop={"rate": 0.3, "seed": 5}),
+     setting="SpatialDropout2D(0.3, seed=5): whole channels dropped by Relapse's own generator")
+case("resize-channels-first", data="img-cf", inert=True,
+     **fam("resize", conv={"data_format": CF}, permute={"dims": (1, 3, 2)}, flatten={"data_format": CF},
+           **{r: {"data_format": CF, **({"keepdims": True} if r.startswith("g") else {})} for r in RESIZE_LAYERS}),
+     setting="the resize family channels_first on (1, 8, 8) inputs, the global poolings with keepdims=True"
+             " (the same numbers as channels_last)")
+case("resize-float64", **fam("resize", **{r: {"dtype": "float64"} for r in ("rescale", "permute") + RESIZE_LAYERS}))
+
+MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concat")
+case("merge-base", family="merge", parent="",
+     setting="two Conv2D branches through Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate")
+case("concat-axis", **fam("merge", concat={"axis": 1}), setting="Concatenate axis=1 (along the rows)")
+case("merge-float64", **fam("merge", **{r: {"dtype": "float64"} for r in MERGES}))
+
 # ---- optimizers -----------------------------------------------------------------------------
 ADAM = lambda **kw: ("Adam", kw)  # noqa: E731
 case("adam-object", optimizer=ADAM(), inert=True, setting="Adam() object instead of 'adam'")
@@ -371,6 +621,23 @@ EXPECT = {
     "adam-gradient-accumulation": ("refuse", ["gradient_accumulation_steps"]),
     "schedule-polynomial": ("refuse", ["PolynomialDecay"]),
     "schedule-cosine-restarts": ("refuse", ["CosineDecayRestarts"]),
+    # Issue 13's layers: settings Relapse does not compute, refused by name.
+    "bn-axis-list": ("refuse", ["axis"]),
+    "bn-renorm": ("refuse", ["renorm"]),
+    "bn-virtual-batch-size": ("refuse", ["virtual_batch_size"]),
+    "softmax-axis-list": ("refuse", ["axis"]),
+    "transpose-groups": ("refuse", ["groups"]),
+    "depthwise-groups": ("refuse", ["groups"]),
+    "separable-groups": ("refuse", ["groups"]),
+    "rescale-scale-list": ("refuse", ["scale"]),
+    "up-bicubic": ("refuse", ["interpolation"]),
+    "acts-float64": ("refuse", ["dtype", "float64"]),
+    "convs-float64": ("refuse", ["dtype", "float64"]),
+    "seq-float64": ("refuse", ["dtype", "float64"]),
+    "resize-float64": ("refuse", ["dtype", "float64"]),
+    "merge-float64": ("refuse", ["dtype", "float64"]),
+    # SpatialDropout2D at a rate: Relapse's masks are its own, as for Dropout.
+    "spatial-dropout": ("trains", []),
     # Keras 3's Huber.get_config() drops delta: the file says Huber(delta=1.0) while the
     # session trained with 0.05, so no program reading the file can match. Keras's bug.
     "keras3:huber-delta": ("skip", "Keras 3 does not save Huber's delta (Huber.get_config drops it)"),
@@ -412,9 +679,10 @@ OPTIMIZER_STRINGS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagra
 def varied(c):
     """[(class name, key)] the case changes from the default, and the classes it uses whole."""
     out = list(map(tuple, c["covers"]))
+    roles = family_roles(c["family"]) if c["family"] in FAMILIES else {}
     for role, kwargs in c["layers"].items():
         for key, value in kwargs.items():
-            out.append((ROLE_CLASS[role], key))
+            out.append((roles.get(role) or ROLE_CLASS[role], key))
             if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
                 out.append((value[0], None))
                 out.extend((value[0], k) for k in value[1])
@@ -458,9 +726,14 @@ def make_data(out):
     w = rng.normal(0, 0.7, (6, 2)).astype(np.float32)
     vy = (1 / (1 + np.exp(-(v @ w)))).astype(np.float32)  # in (0, 1): fits every regression loss
     soft = rng.dirichlet((2.0, 2.0, 2.0), SAMPLES).astype(np.float32)
+    # Sequences of 12 steps, 2 features on different scales (Normalization has work to do).
+    s = (rng.normal(0, 1, (SAMPLES, 12, 2)) * (1.0, 3.0) + (0.5, -2.0)).astype(np.float32)
+    score3 = s[:, :6, 0].mean(axis=1) - s[:, 6:, 1].mean(axis=1) / 3
+    onehot3 = np.eye(3, dtype=np.float32)[np.digitize(score3, np.quantile(score3, [1 / 3, 2 / 3]))]
     sets = {"img": (x, onehot), "img-soft": (x, soft), "img-sparse": (x, label.astype(np.int64)),
             "img-cf": (np.ascontiguousarray(x.transpose(0, 3, 1, 2)), onehot),
-            "img2": (x2, onehot2), "vec": (v, vy)}
+            "img2": (x2, onehot2), "vec": (v, vy), "seq": (s, onehot3),
+            "seq-cf": (np.ascontiguousarray(s.transpose(0, 2, 1)), onehot3)}
     for name, (xs, ys) in sets.items():
         with h5py.File(os.path.join(out, f"data-{name}.h5"), "w") as f:
             f.create_dataset("x", data=xs)
@@ -468,7 +741,11 @@ def make_data(out):
 
 
 def data_name(c):
-    return c["extra"].get("data", "vec" if c["family"] == "dense" else "img")
+    if "data" in c["extra"]:
+        return c["extra"]["data"]
+    if c["family"] in FAMILIES:
+        return FAMILIES[c["family"]]["data"]
+    return "vec" if c["family"] == "dense" else "img"
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,10 +784,12 @@ def run_generation(generation, out, only, fit_refused):
             return getattr(module, spec[0])(**{k: obj(v, K.optimizers.schedules) for k, v in spec[1].items()})
         return spec
 
-    def build(c):
+    def build(c, x):
         e, L = c["extra"], K.layers
         lay = lambda role, **default: {**default, **{k: obj(v, K.regularizers if "regularizer" in k else K.constraints)  # noqa: E731
                                                    for k, v in c["layers"].get(role, {}).items()}}
+        if c["family"] in FAMILIES:
+            return build_graph(c, x, lay)
         if c["family"] == "dense":
             ikw = lay("input")
             inp = K.Input(shape=(6,), **ikw)
@@ -536,6 +815,33 @@ def run_generation(generation, out, only, fit_refused):
             out = L.Dense(**lay("dense", units=3, activation="softmax", name="dense"))(h)
         return K.Model(inp, out)
 
+    def build_graph(c, x, lay):
+        """A graph family's model, its Normalization layers adapted to x, its weights perturbed."""
+        inp = K.Input(shape=x.shape[1:], **lay("input"))
+        tensors, last = {"input": inp}, inp
+        for role, cls, default, inputs in FAMILIES[c["family"]]["nodes"]:
+            kw = lay(role, name=role, **default)
+            layer = getattr(K.layers, cls)(**kw)
+            if cls == "Normalization" and kw.get("mean") is None:
+                assert inputs in (CHAIN, ["input"]) and last is inp, "Normalization adapts to the model's input"
+                layer.adapt(x)
+            ins = [tensors[r] for r in inputs] if inputs else [last]
+            last = tensors[role] = layer(ins if len(ins) > 1 else ins[0])
+        model = K.Model(inp, last)
+        for layer in model.layers:
+            if type(layer).__name__ == "Normalization":
+                continue  # its statistics are adapt()'s, not noise
+            for i, w in enumerate(layer.weights):
+                # Seeded by layer and position: a case that drops one weight keeps the others'.
+                r = np.random.default_rng([SEED_WEIGHTS, zlib.crc32(layer.name.encode()), i])
+                v = np.asarray(w.numpy())
+                if "moving_variance" in w.name:
+                    v = v * r.uniform(0.5, 1.5, v.shape)
+                else:
+                    v = v + r.normal(0, PERTURB, v.shape)
+                w.assign(v.astype(v.dtype))
+        return model
+
     def compile_kwargs(c):
         loss = c["loss"] or ("mean_squared_error" if c["family"] == "dense" else "categorical_crossentropy")
         if isinstance(loss, tuple):
@@ -545,7 +851,7 @@ def run_generation(generation, out, only, fit_refused):
                 loss = my_loss
             else:
                 loss = obj(loss, K.losses)
-        opt = c["optimizer"] or "adam"
+        opt = c["optimizer"] or (FAMILY_OPTIMIZER if c["family"] in FAMILIES else "adam")
         if isinstance(opt, tuple):
             opt = obj(opt, K.optimizers)
         kw = dict(optimizer=opt, loss=loss)
@@ -559,7 +865,7 @@ def run_generation(generation, out, only, fit_refused):
     manifest = []
     for c in cases_for(generation):
         cid = f"{generation}-{c['name']}"
-        if only and only not in cid:
+        if only and not any(part in cid for part in only.split(",")):
             continue
         exp = expectation(generation, c["name"])
         entry = dict(id=cid, case=c["name"], generation=generation, setting=c["setting"] or describe(c),
@@ -577,11 +883,11 @@ def run_generation(generation, out, only, fit_refused):
             if "policy" in e:
                 mixed.set_global_policy(e["policy"])
             try:
-                model = build(c)
+                x, y = read_data(c)
+                model = build(c, x)
                 if "quantize" in e:
                     model.quantize(e["quantize"])
                 model.compile(**compile_kwargs(c))
-                x, y = read_data(c)
                 if "floatx" in e:
                     x, y = x.astype(e["floatx"]), y.astype(e["floatx"])
                 for _ in range(e.get("pretrain", 0)):
@@ -597,7 +903,8 @@ def run_generation(generation, out, only, fit_refused):
                 if "policy" in e:
                     mixed.set_global_policy("float32")
         except Exception as err:  # Keras itself cannot make this case: not judged, said why
-            entry.update(expect="skip", names=[], reason=f"Keras failed: {type(err).__name__}: {str(err)[:300]}")
+            entry.update(expect="skip", names=[], reason=f"Keras failed: {type(err).__name__}: {str(err)[:300]}",
+                         keras_failed=True)
         entry["seconds"] = round(time.time() - t0, 2)
         with h5py.File(os.path.join(d, "start.h5"), "r") if os.path.exists(os.path.join(d, "start.h5")) else _null() as f:
             if f is not None and "training_config" in f.attrs:
@@ -636,7 +943,8 @@ def describe(c):
 def parent_of(c, generation):
     if c["parent"] == "":
         return None
-    p = c["parent"] or ("dense-base" if c["family"] == "dense" else "base")
+    p = c["parent"] or (f"{c['family']}-base" if c["family"] in FAMILIES
+                        else "dense-base" if c["family"] == "dense" else "base")
     return f"{generation}-{p}"
 
 
@@ -679,7 +987,7 @@ def add_sensitivity(manifest, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="", help="cases whose id contains this")
+    ap.add_argument("--only", default="", help="cases whose id contains this (or one of these, comma-separated)")
     ap.add_argument("--fit-refused", action="store_true", help="also fit refused cases (reference for later)")
     ap.add_argument("--generation", choices=GENERATIONS, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -20,7 +20,23 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import settings_matrix as matrix  # noqa: E402
 
-SUPPORTED_LAYERS = ["InputLayer", "Conv2D", "Dense", "MaxPooling2D", "Flatten", "Reshape", "Dropout", "Activation"]
+# Every class LayerParser computes (LayerParser.swift, LayerParser+Normalization.swift,
+# SpatialLayers.swift), by Keras's class name; its aliases (Convolution2D, MaxPool2D, AvgPool1D...)
+# are the same classes.
+SUPPORTED_LAYERS = [
+    "InputLayer", "Conv2D", "Dense", "MaxPooling2D", "Flatten", "Reshape", "Dropout", "Activation",
+    "BatchNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Rescaling", "Normalization",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Conv1D",
+    "AveragePooling2D", "AveragePooling1D", "MaxPooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling1D",
+    "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Permute", "SpatialDropout2D",
+]
+WEIGHTLESS = ["MaxPooling2D", "Flatten", "Reshape", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU",
+              "Softmax", "Rescaling", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+              "Concatenate", "AveragePooling2D", "AveragePooling1D", "MaxPooling1D", "GlobalAveragePooling2D",
+              "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling1D", "ZeroPadding2D",
+              "Cropping2D", "UpSampling2D", "Permute", "SpatialDropout2D"]
 
 # (class or "*", key): why the key cannot change what training computes. "*" = any class of the
 # kind. Keep each reason honest: a key that can change the math needs a case instead.
@@ -29,11 +45,25 @@ NOT_MATH = {
     # Layers
     ("*", "kernel_initializer"): "the file holds the initialised weights; initializers never run again",
     ("*", "bias_initializer"): "the file holds the initialised weights; initializers never run again",
-    ("MaxPooling2D", "trainable"): "no weights: nothing to freeze",
-    ("Flatten", "trainable"): "no weights: nothing to freeze",
-    ("Reshape", "trainable"): "no weights: nothing to freeze",
-    ("Dropout", "trainable"): "no weights: nothing to freeze",
-    ("Activation", "trainable"): "no weights: nothing to freeze",
+    ("*", "depthwise_initializer"): "the file holds the initialised weights; initializers never run again",
+    ("*", "pointwise_initializer"): "the file holds the initialised weights; initializers never run again",
+    ("*", "alpha_initializer"): "the file holds the initialised weights; initializers never run again",
+    ("*", "gamma_initializer"): "the file holds the initialised weights; initializers never run again",
+    ("*", "beta_initializer"): "the file holds the initialised weights; initializers never run again",
+    ("*", "moving_mean_initializer"): "the file holds the moving statistics; initializers never run again",
+    ("*", "moving_variance_initializer"): "the file holds the moving statistics; initializers never run again",
+    **{(c, "trainable"): "no weights: nothing to freeze" for c in WEIGHTLESS},
+    ("Normalization", "trainable"): "its mean, variance and count are non-trainable state set by adapt() or"
+                                    " the config; fit never changes them, frozen or not",
+    # Keras reads these only with renorm=True (keras/src/layers/normalization/batch_normalization.py,
+    # tf_keras/src/layers/normalization/batch_normalization.py), which the bn-renorm case shows refused.
+    ("BatchNormalization", "renorm_clipping"): "used only with renorm=True, which is refused by name (bn-renorm)",
+    ("BatchNormalization", "renorm_momentum"): "used only with renorm=True, which is refused by name (bn-renorm)",
+    # tf-keras's SpatialDropout2D takes Dropout's noise_shape and seed but overrides
+    # _get_noise_shape with (batch, 1, 1, channels) (tf_keras/src/layers/regularization/
+    # spatial_dropout2d.py), so noise_shape never reaches a mask.
+    ("SpatialDropout2D", "noise_shape"): "tf-keras's SpatialDropout2D replaces it with (batch, 1, 1, channels)"
+                                         " in _get_noise_shape; the saved value is never used",
     ("InputLayer", "batch_input_shape"): "the input shape: read from the file and checked against the data"
                                          " (varied by the img-cf, img2 and dense families)",
     ("InputLayer", "batch_shape"): "Keras 3's batch_input_shape (same)",
@@ -78,10 +108,15 @@ def config_keys(K, kind):
     if kind == "layer":
         made = {"InputLayer": (lambda: L.InputLayer(input_shape=(3,)) if "tf_keras" in K.__name__
                                else L.InputLayer(shape=(3,))),
-                "Conv2D": lambda: L.Conv2D(2, 3), "Dense": lambda: L.Dense(2), "MaxPooling2D": L.MaxPooling2D,
-                "Flatten": L.Flatten, "Reshape": lambda: L.Reshape((2,)), "Dropout": lambda: L.Dropout(0.1),
-                "Activation": lambda: L.Activation("relu")}
-        return {n: sorted(made[n]().get_config()) for n in SUPPORTED_LAYERS}
+                "Conv2D": lambda: L.Conv2D(2, 3), "Dense": lambda: L.Dense(2), "Reshape": lambda: L.Reshape((2,)),
+                "Dropout": lambda: L.Dropout(0.1), "Activation": lambda: L.Activation("relu"),
+                "DepthwiseConv2D": lambda: L.DepthwiseConv2D(3), "SeparableConv2D": lambda: L.SeparableConv2D(2, 3),
+                "Conv2DTranspose": lambda: L.Conv2DTranspose(2, 3), "Conv1D": lambda: L.Conv1D(2, 3),
+                "AveragePooling2D": lambda: L.AveragePooling2D(2), "AveragePooling1D": lambda: L.AveragePooling1D(2),
+                "MaxPooling1D": lambda: L.MaxPooling1D(2), "Rescaling": lambda: L.Rescaling(0.5),
+                "Permute": lambda: L.Permute((2, 1)), "SpatialDropout2D": lambda: L.SpatialDropout2D(0.1)}
+        # The rest take no required argument.
+        return {n: sorted((made.get(n) or getattr(L, n))().get_config()) for n in SUPPORTED_LAYERS}
     module, base = {"loss": (K.losses, K.losses.Loss), "optimizer": (K.optimizers, K.optimizers.Optimizer),
                     "schedule": (K.optimizers.schedules, K.optimizers.schedules.LearningRateSchedule),
                     "regularizer": (K.regularizers, K.regularizers.Regularizer),

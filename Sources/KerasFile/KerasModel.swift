@@ -83,15 +83,29 @@ public struct KerasModel: Sendable {
             guard let optimizerClass = trainingConfig?.optimizerClass else {
                 throw ModelConfigParser.Failure("has optimizer_weights but no training_config naming the optimizer")
             }
-            optimizerState = try OptimizerLayout.read(arrays, optimizerClass: optimizerClass, variables: trainableVariables)
+            do {
+                optimizerState = try OptimizerLayout.read(arrays, optimizerClass: optimizerClass, variables: trainableVariables)
+            } catch where !(definition?.refusals.isEmpty ?? true) {
+                // A refused layer's weights are not the ones Relapse knows (an LSTM's, renorm's
+                // statistics), so the slots cannot be told apart. Nothing trains from this file
+                // (`Network` stops at the refusals first); `inspect` still lists them.
+                optimizerState = nil
+            }
         }
     }
 
     /// Every layer with weights in the config (or nested model) has a group with the right number
     /// of weights, and every weight group belongs to one. (Shapes are the network's check.)
+    /// A refused layer's group is not checked: a refused class (LSTM) or setting (BatchNormalization's
+    /// renorm, which adds renorm_mean and renorm_stddev) brings weights Relapse does not know, and
+    /// the refusal, not the count, is what the user must read; no network is built from it.
     private static func checkWeightsMatch(_ definition: ModelDefinition, _ weights: [LayerWeights]) throws {
         let stored = Dictionary(weights.map { ($0.layerName, $0) }, uniquingKeysWith: { a, _ in a })
-        for name in definition.expectedWeightGroups {
+        func refused(_ group: String) -> Bool {
+            let members = definition.weightGroups[group] ?? [group]
+            return members.contains { !(definition.layer(named: $0)?.refusals.isEmpty ?? true) }
+        }
+        for name in definition.expectedWeightGroups where !refused(name) {
             let expected = definition.storedWeights(group: name) ?? []
             guard let group = stored[name] else {
                 throw ModelConfigParser.Failure("layer '\(name)' has no weights in model_weights")
@@ -106,7 +120,7 @@ public struct KerasModel: Sendable {
             }
         }
         let known = Set(definition.expectedWeightGroups)
-        for group in weights where !group.weights.isEmpty && !known.contains(group.layerName) {
+        for group in weights where !group.weights.isEmpty && !known.contains(group.layerName) && !refused(group.layerName) {
             throw ModelConfigParser.Failure("model_weights has weights for '\(group.layerName)', which is not a layer of the model")
         }
     }

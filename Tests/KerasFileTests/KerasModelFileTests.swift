@@ -95,6 +95,54 @@ final class KerasModelFileTests: XCTestCase {
         XCTAssertEqual(model.layerWeights.count, model.definition?.layers.count)
     }
 
+    /// A tf-keras model with BatchNormalization(renorm=True) (7 weights: renorm_mean and
+    /// renorm_stddev, moving_stddev beside the usual four) then an LSTM (a class Relapse does
+    /// not compute), trained once by Adam. `renorm`: false leaves the same 7 weights with no
+    /// refusal to explain them.
+    private func refusedLayersFile(renorm: Bool) -> KerasModelFile {
+        let bn = renorm ? #""renorm": true, "renorm_clipping": {}, "renorm_momentum": 0.99"# : #""renorm": false"#
+        let config = #"""
+            {"class_name": "Functional", "config": {"name": "m", "layers": [
+              {"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [null, 6, 2], "dtype": "float32", "sparse": false, "ragged": false}},
+              {"class_name": "BatchNormalization", "name": "bn", "inbound_nodes": [[["in", 0, 0, {}]]],
+               "config": {"name": "bn", "axis": [2], \#(bn)}},
+              {"class_name": "LSTM", "name": "lstm", "inbound_nodes": [[["bn", 0, 0, {}]]],
+               "config": {"name": "lstm", "units": 3}}],
+             "input_layers": [["in", 0, 0]], "output_layers": [["lstm", 0, 0]]}}
+            """#
+        let vector = NumericArray(shape: [2], floats: [1, 1])
+        let bnWeights = ["gamma", "beta", "moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev"]
+        let lstmWeights = [("kernel", [2, 12]), ("recurrent_kernel", [3, 12]), ("bias", [12])].map { name, shape in
+            NamedArray(name: "lstm/lstm_cell/\(name):0", values: NumericArray(shape: shape, floats: Array(repeating: 0.1, count: shape.reduce(1, *))))
+        }
+        let training = #"{"loss": "mse", "optimizer_config": {"class_name": "Adam", "config": {"name": "Adam", "learning_rate": 0.001}}}"#
+        // Adam's slots for what tf-keras trains: gamma, beta and the LSTM's three.
+        let slots = ["m", "v"].flatMap { slot in
+            ["bn/gamma", "bn/beta"].map { NamedArray(name: "Adam/\(slot)/\($0):0", values: vector) }
+                + lstmWeights.map { NamedArray(name: "Adam/\(slot)/\($0.name)", values: $0.values) }
+        }
+        return KerasModelFile(
+            kerasVersion: "2.21.0", backend: "tensorflow", modelConfigJSON: config, trainingConfigJSON: training,
+            layerWeights: [LayerWeights(layerName: "bn", weights: bnWeights.map { NamedArray(name: "bn/\($0):0", values: vector) }),
+                           LayerWeights(layerName: "lstm", weights: lstmWeights)],
+            optimizerWeights: [NamedArray(name: "iteration:0", values: NumericArray(shape: [], int64s: [4]))] + slots)
+    }
+
+    /// A refused class or setting can bring weights Relapse does not know; the file must still
+    /// load, so that training stops on the refusals by name (and `inspect` lists them), not on
+    /// "layer 'bn' has 7 weights" or "'lstm', which is not a layer of the model".
+    func testRefusedLayersWeightsDoNotHideTheirRefusals() throws {
+        let model = try KerasModel(file: refusedLayersFile(renorm: true))
+        let keys = model.definition?.refusals.map { "\($0.scope) \($0.key)" } ?? []
+        XCTAssertTrue(keys.contains("layer 'bn' (BatchNormalization) renorm"), "\(keys)")
+        XCTAssertTrue(keys.contains("layer 'lstm' (LSTM) class_name"), "\(keys)")
+        // Unrefused, the same 7 weights are the file's error.
+        XCTAssertThrowsError(try KerasModel(file: refusedLayersFile(renorm: false))) { error in
+            XCTAssertTrue("\(error)".contains("layer 'bn' has 7 weights in the file"), "\(error)")
+        }
+    }
+
     func testWeightsOnlyFileIsRefusedWhereAModelIsNeeded() {
         XCTAssertThrowsError(try KerasModel.loadFullModel(Fixtures.path("tfk-weights-only.h5"))) { error in
             XCTAssertTrue("\(error)".contains("weights-only"), "\(error)")

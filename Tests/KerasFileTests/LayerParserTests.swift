@@ -243,6 +243,37 @@ final class SpatialLayerParserTests: XCTestCase {
         XCTAssertThrowsError(try layer("Conv2D", #"{"name": "c", "filters": 2, "kernel_size": 3, "padding": "causal"}"#))
     }
 
+    /// Every class the settings matrix lists (tools/test_settings_matrix.py SUPPORTED_LAYERS)
+    /// refuses a float64 dtype by name, in tf-keras's string form and Keras 3's DTypePolicy. The
+    /// matrix's `<family>-float64` cases set it on a whole family at once, and a refused file
+    /// prints only its first refusal: this is where each class is seen to refuse its own.
+    func testEveryClassRefusesAFloat64DType() throws {
+        let required: [String: String] = [
+            "InputLayer": #""batch_input_shape": [null, 4]"#, "Conv2D": #""filters": 2, "kernel_size": 3"#,
+            "Dense": #""units": 2"#, "Reshape": #""target_shape": [2]"#, "Dropout": #""rate": 0.1"#,
+            "Activation": #""activation": "relu""#, "DepthwiseConv2D": #""kernel_size": 3"#,
+            "SeparableConv2D": #""filters": 2, "kernel_size": 3"#, "Conv2DTranspose": #""filters": 2, "kernel_size": 3"#,
+            "Conv1D": #""filters": 2, "kernel_size": 3"#, "Rescaling": #""scale": 0.5"#, "Permute": #""dims": [2, 1]"#,
+            "SpatialDropout2D": #""rate": 0.1"#,
+        ]
+        let weightless = ["MaxPooling2D", "Flatten", "BatchNormalization", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+                          "Normalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+                          "AveragePooling2D", "AveragePooling1D", "MaxPooling1D", "GlobalAveragePooling2D",
+                          "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling1D", "ZeroPadding2D",
+                          "Cropping2D", "UpSampling2D"]
+        XCTAssertEqual(required.count + weightless.count, 39)
+        let policy64 = #"{"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float64"}, "registered_name": null}"#
+        for cls in Array(required.keys) + weightless {
+            let extra = required[cls].map { ", \($0)" } ?? ""
+            for dtype in [#""float64""#, policy64] {
+                let spec = try layer(cls, #"{"name": "l", "dtype": \#(dtype)\#(extra)}"#)
+                XCTAssertNotEqual(spec.kind, .unsupported, cls)
+                XCTAssertEqual(spec.refusals.map(\.key), ["dtype"], "\(cls) \(dtype)")
+            }
+            XCTAssertEqual(try layer(cls, #"{"name": "l", "dtype": "float32"\#(extra)}"#).refusals, [], cls)
+        }
+    }
+
     /// Lambda and TFOpLambda hold Python code: refused as classes, by name.
     func testLambdaLayersAreRefusedByClassName() throws {
         for cls in ["Lambda", "TFOpLambda", "SlicingOpLambda"] {
