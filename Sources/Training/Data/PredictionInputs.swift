@@ -3,15 +3,10 @@ import HDF5
 import Kernels
 
 extension Dataset {
-    /// The inputs `x` of an HDF5 file for `predict`, checked against the model's input as
-    /// training data are (shape, channel axis, NaN/Inf).
-    public static func inputs(path: String, modelInputShape: [Int]) throws -> Tensor {
-        try inputs(path: path, names: ["x"], shapes: [modelInputShape])[0]
-    }
-
     /// The inputs of an HDF5 file for `predict`: one dataset per model input, named as the model
     /// names it (`names`; `x` stands for a model's only input), each checked against its shape
-    /// (`shapes`) as training data are, all with one number of samples.
+    /// (`shapes`) as training data are (shape, channel axis, NaN/Inf), all with one number of
+    /// samples.
     public static func inputs(path: String, names: [String], shapes: [[Int]]) throws -> [Tensor] {
         if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }

@@ -63,10 +63,12 @@ public final class ConsoleReporter: ProgressReporter {
         shown.contains(key) || (key != "chance_loss" && (key.hasSuffix("_loss") || key.hasSuffix("_accuracy")))
     }
 
-    /// Loss first, then the per-output values, validation after training, as Keras prints.
+    /// As Keras prints them: the loss, the per-output losses, then the accuracies; validation
+    /// after training in the same order.
     private func order(_ key: String) -> String {
         let validation = key.hasPrefix("val_")
-        let rank = ["loss": "0", "accuracy": "1", "val_loss": "2", "val_accuracy": "3"][key] ?? (validation ? "3" : "1")
-        return rank + key
+        let name = validation ? String(key.dropFirst(4)) : key
+        let rank = name == "loss" ? 0 : name.hasSuffix("_loss") ? 1 : 2
+        return String(rank + (validation ? 3 : 0)) + key
     }
 }
