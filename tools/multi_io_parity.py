@@ -12,6 +12,8 @@ and by Keras 3 (TensorFlow backend):
   loss on the cached logits and reg's gradient through the softmax meet at cls.
 - "one in, two out, one loss": the same with loss [categorical_crossentropy, None]: reg is
   predicted, gets no targets and no training; Keras 3 then reports no per-output loss.
+- "dict in, dict out": `Model({"vector": b, "image": a}, {"reg": r, "cls": c})`, whose configs
+  hold dicts (flattened by sorted key), losses and weights as dicts.
 
 For each Keras (model_parity.judge): `relapse predict` within 1e-5 max abs of Keras's predict for
 every output; one epoch of `relapse train --no-shuffle` within 1e-5 relative of Keras's epoch
@@ -77,6 +79,19 @@ def one_in_two_out(K, losses):
     reg = L.Dense(1, name="reg")(L.Concatenate(name="with_cls")([h, cls]))
     model = K.Model(inp, [cls, reg])
     model.compile(optimizer=K.optimizers.Adam(learning_rate=5e-3), loss=losses, loss_weights=[1.0, 0.3])
+    return model
+
+
+def dict_in_dict_out(K):
+    L = K.layers
+    image = K.Input(shape=(6,), name="image")
+    vector = K.Input(shape=(3,), name="vector")
+    h = L.Dense(8, activation="relu", name="h")(L.Concatenate(name="cat")([image, vector]))
+    cls = L.Dense(3, activation="softmax", name="cls")(h)
+    reg = L.Dense(2, name="reg")(h)
+    model = K.Model({"vector": vector, "image": image}, {"reg": reg, "cls": cls})
+    model.compile(optimizer=K.optimizers.Adam(learning_rate=1e-2), loss={"cls": "categorical_crossentropy", "reg": mse(K)},
+                  loss_weights={"cls": 1.0, "reg": 0.25})
     return model
 
 
@@ -146,6 +161,10 @@ def main():
     print("one in, two out, one loss")
     judge(lambda K: one_in_two_out(K, ["categorical_crossentropy", None]), {"pixels": pixels}, {"cls": targets["cls"]},
           args.relapse, check, keras_loads_checkpoint=True)
+
+    print("dict in, dict out")
+    judge(dict_in_dict_out, {"image": rng.normal(size=(n, 6)).astype(np.float32), "vector": x["vector"][:, :3].copy()},
+          {"cls": targets["cls"], "reg": y["reg"]}, args.relapse, check, keras_loads_checkpoint=True)
 
     print("Keras 3 .keras")
     keras_format(args.relapse, check, x, y)
