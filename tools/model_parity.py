@@ -1,12 +1,14 @@
 """Judging one model against real Keras, shared by the end-to-end parity scripts
-(tools/bn_cnn_parity.py, tools/graph_parity.py; weights_of also tools/applications_check.py;
-nested_model and layer_weights also tools/keras3_formats.py and tools/make_keras3_fixtures.py).
+(tools/bn_cnn_parity.py, tools/graph_parity.py, tools/multi_io_parity.py; weights_of and
+resume_matches also tools/applications_check.py; nested_model and layer_weights also
+tools/keras3_formats.py and tools/make_keras3_fixtures.py).
 
 judge() builds the model in tf-keras and in Keras 3 and checks, for each:
-- `relapse predict` of the untrained file against Keras's `predict`;
+- `relapse predict` of the untrained file against Keras's `predict` (every output);
 - one epoch of `relapse train --data D --epochs 1 --batch-size B --no-shuffle --checkpoints DIR`
-  within 1e-5 relative of Keras's epoch loss and 1e-4 relative L2 of every weight tensor of
-  Keras's own `fit` on the same data and order;
+  within 1e-5 relative of Keras's epoch loss (and of each per-output loss Keras's history
+  reports, which Relapse's history.csv must report under the same names) and 1e-4 relative L2
+  of every weight tensor of Keras's own `fit` on the same data and order;
 - optionally, Keras loading Relapse's checkpoint and predicting what Relapse predicts from it;
 - resume: 2 epochs in one run, and 1 epoch then `relapse resume epoch-0001.h5 --epochs 1
   --checkpoints <same folder>`, give bit-identical weights and optimizer state.
@@ -84,10 +86,36 @@ def layer_weights(model):
     return out
 
 
+def write_data(path, x, y):
+    """x and y as `x`/`y`, or (dicts) one dataset per model input and output, named as Keras names them."""
+    with h5py.File(path, "w") as f:
+        for part, name in ((x, "x"), (y, "y")):
+            for key, value in (part.items() if isinstance(part, dict) else [(name, part)]):
+                f[key] = value
+
+
 def _predict(relapse, model_path, data, out):
+    """Relapse's predictions: `pred`, or one dataset per output."""
     subprocess.run([relapse, "predict", model_path, "--data", data, "--out", out], check=True, stdout=subprocess.DEVNULL)
     with h5py.File(out) as f:
-        return f["pred"][...]
+        return {name: f[name][...] for name in f}
+
+
+def keras_predict(model, x):
+    """Keras's predictions named as Relapse writes them: `pred` for one output, else by output name."""
+    p = model.predict(x, verbose=0)
+    if isinstance(p, dict):
+        return p if len(p) > 1 else {"pred": next(iter(p.values()))}
+    if isinstance(p, (list, tuple)):
+        return dict(zip(model.output_names, p)) if len(p) > 1 else {"pred": p[0]}
+    return {"pred": p}
+
+
+def _worst(ours, theirs):
+    """The largest absolute difference over every output; inf when they name different outputs."""
+    if ours.keys() != set(theirs.keys()):
+        return float("inf")
+    return max(float(np.abs(ours[k] - np.asarray(theirs[k])).max()) for k in ours)
 
 
 def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_tolerance=1e-5,
@@ -96,8 +124,7 @@ def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_toleran
     `resume_holds`: (substring, count) of array names the resumed checkpoint must hold."""
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.h5")
-        with h5py.File(data, "w") as f:
-            f["x"], f["y"] = x, y
+        write_data(data, x, y)
         for tag, K in [("tf-keras", tf_keras), ("Keras 3", keras)]:
             K.utils.set_random_seed(seed)
             model = build(K)
@@ -105,7 +132,7 @@ def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_toleran
             model.save(start)
 
             ours = _predict(relapse, start, data, os.path.join(tmp, f"{tag[:2]}-pred.h5"))
-            worst = float(np.abs(ours - model.predict(x, verbose=0)).max())
+            worst = _worst(ours, keras_predict(model, x))
             check(worst <= predict_tolerance, f"{tag}: relapse predict within {predict_tolerance:g} of Keras", f"max abs {worst:.3g}")
 
             history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
@@ -115,10 +142,20 @@ def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_toleran
             train = [relapse, "train", start, "--data", data, "--batch-size", str(batch_size), "--no-shuffle"]
             subprocess.run(train + ["--epochs", "1", "--checkpoints", run], check=True, stdout=subprocess.DEVNULL)
             with open(os.path.join(run, "history.csv")) as f:
-                relapse_loss = float(next(csv.DictReader(f))["loss"])
+                row = next(csv.DictReader(f))
+            relapse_loss = float(row["loss"])
             keras_loss = history.history["loss"][0]
             rel = abs(relapse_loss - keras_loss) / abs(keras_loss)
             check(rel <= 1e-5, f"{tag}: epoch loss Relapse {relapse_loss:.9g} vs Keras {keras_loss:.9g}", f"relative {rel:.3g}")
+            # Per-output losses: the ones Keras's history reports, under the same names, and no others.
+            keras_outputs = sorted(k for k in history.history if k.endswith("_loss"))
+            relapse_outputs = sorted(k for k in row if k.endswith("_loss") and k != "chance_loss")
+            if keras_outputs or relapse_outputs:
+                rels = [abs(float(row[k]) - history.history[k][0]) / abs(history.history[k][0]) for k in keras_outputs if k in row]
+                worst = max(rels, default=0.0)
+                check(keras_outputs == relapse_outputs and worst <= 1e-5,
+                      f"{tag}: per-output losses {', '.join(keras_outputs) or '(none)'} as Keras reports them",
+                      f"Relapse {relapse_outputs}, worst relative {worst:.3g}")
             ref, mine = weights_of(keras_after), weights_of(os.path.join(run, "epoch-0001.h5"))
             worst_name, worst = None, 0.0
             for key, value in ref.items():
@@ -131,7 +168,7 @@ def judge(build, x, y, relapse, check, *, batch_size=32, seed=3, predict_toleran
                 checkpoint = os.path.join(run, "epoch-0001.h5")
                 loaded = K.models.load_model(checkpoint)
                 ours = _predict(relapse, checkpoint, data, os.path.join(tmp, f"{tag[:2]}-pred-ckpt.h5"))
-                worst = float(np.abs(ours - loaded.predict(x, verbose=0)).max())
+                worst = _worst(ours, keras_predict(loaded, x))
                 check(worst <= 1e-5, f"{tag}: Keras loads Relapse's checkpoint and predicts as Relapse does", f"max abs {worst:.3g}")
 
             same, a = resume_matches(relapse, train, run, os.path.join(tmp, f"{tag[:2]}-run2"))

@@ -105,7 +105,8 @@ extension ModelReport {
     public static func refusals(of model: KerasModel) -> [ConfigRefusal] {
         var refusals = model.definition?.refusals ?? []
         if let config = model.trainingConfig {
-            refusals += Loss.parse(trainingConfig: config.json).refusals
+            refusals += (model.definition.map { Loss.parse(trainingConfig: config.json, model: $0, generation: model.producer.generation) }
+                ?? Loss.parse(trainingConfig: config.json)).refusals
             refusals += Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
         }
         return refusals

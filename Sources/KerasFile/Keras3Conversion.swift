@@ -130,8 +130,11 @@ extension Keras3Dialect {
             }
             entries.append(.object(entry))
         }
-        func refs(_ list: [TensorRef]) -> JSONValue {
+        // Keras 3 writes one tensor bare, several as a list, a dict as a dict (`map_tensors` in
+        // `Functional.get_config`): the grouping the file had, a one-element list as one tensor.
+        func refs(_ list: [TensorRef], _ grouping: TensorGrouping) -> JSONValue {
             let items = list.map { JSONValue.array([.string($0.layer), .int($0.nodeIndex), .int($0.tensorIndex)]) }
+            if case .dict(let keys) = grouping, keys.count == items.count { return .object(Array(zip(keys, items))) }
             return items.count == 1 ? items[0] : .array(items)
         }
         let trainable = JSONValue.bool(definition.config["config"]?["trainable"]?.boolValue ?? true)
@@ -147,7 +150,8 @@ extension Keras3Dialect {
         return .object([
             ("module", .string("keras.src.models.functional")), ("class_name", .string("Functional")),
             ("config", .object([("name", .string(definition.name)), ("trainable", trainable), ("layers", .array(entries)),
-                                ("input_layers", refs(definition.inputs)), ("output_layers", refs(definition.outputs))])),
+                                ("input_layers", refs(definition.inputs, definition.inputGrouping)),
+                                ("output_layers", refs(definition.outputs, definition.outputGrouping))])),
             ("registered_name", .string("Functional")), ("build_config", .object([("input_shape", .null)])),
         ])
     }

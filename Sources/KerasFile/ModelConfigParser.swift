@@ -96,6 +96,8 @@ public enum ModelConfigParser {
         }
         var definition = ModelDefinition(className: "Sequential", name: name, layers: layers,
                                          inputs: inputs, outputs: outputs, config: root)
+        definition.inputGrouping = .single
+        definition.outputGrouping = .single
         definition.weightGroups = weightGroups
         definition.wiredByInbound = !nested.isEmpty
         definition.savedLayers = saved
@@ -155,8 +157,8 @@ public enum ModelConfigParser {
                 throw Failure("layer '\(layer.name)' takes input from unknown layer '\(ref.layer)'")
             }
         }
-        let inputs = try tensorList(config["input_layers"], what: "input_layers")
-        var outputs = try tensorList(config["output_layers"], what: "output_layers")
+        let (inputs, inputGrouping) = try tensorList(config["input_layers"], what: "input_layers")
+        var (outputs, outputGrouping) = try tensorList(config["output_layers"], what: "output_layers")
         for ref in inputs + outputs where !names.contains(ref.layer) {
             throw Failure("model input/output names unknown layer '\(ref.layer)'")
         }
@@ -166,6 +168,8 @@ public enum ModelConfigParser {
             (layers, weightGroups, nestedRefusals) = try NestedModels.inline(layers, nested: nested, outputs: &outputs, listForm: listForm)
         }
         var definition = ModelDefinition(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs, config: root)
+        definition.inputGrouping = inputGrouping
+        definition.outputGrouping = outputGrouping
         definition.weightGroups = weightGroups
         definition.savedLayers = saved
         readModelKeys(config, into: &definition, handled: ["layers", "input_layers", "output_layers"])
@@ -262,11 +266,38 @@ public enum ModelConfigParser {
         return (parsed, modes, refusals, scalar)
     }
 
-    /// `input_layers`/`output_layers`: a list of [name, node, tensor], or (Keras 3, one tensor) just one.
-    private static func tensorList(_ value: JSONValue?, what: String) throws -> [TensorRef] {
-        guard let items = value?.arrayValue, !items.isEmpty else { throw Failure("model_config has no \(what)") }
-        if items.first?.stringValue != nil { return [try tensorRef(.array(items), what: what)] }
-        return try items.map { try tensorRef($0, what: what) }
+    /// `input_layers`/`output_layers` in the forms Keras writes them (`get_network_config` in
+    /// tf_keras/src/engine/functional.py, `Functional.get_config` in keras/src/models/functional.py):
+    /// one [name, node, tensor] (Keras 3, one tensor), a list of them (Keras 2, tf.keras, Keras 3),
+    /// or a dict of them (a model built on a dict of tensors), flattened with the keys sorted as
+    /// `tf.nest.flatten` and Keras 3's `tree.flatten` order them. Deeper nesting (a list of
+    /// lists) is refused by name.
+    static func tensorList(_ value: JSONValue?, what: String) throws -> ([TensorRef], TensorGrouping) {
+        guard let value, !value.isNull else { throw Failure("model_config has no \(what)") }
+        if let pairs = value.objectValue {
+            guard !pairs.isEmpty else { throw Failure("model_config has no \(what)") }
+            let sorted = pairs.sorted { $0.0 < $1.0 }
+            let refs = try sorted.map { key, item in
+                guard isTensorRef(item) else { throw nested(what, value) }
+                return try tensorRef(item, what: "\(what) entry '\(key)'")
+            }
+            return (refs, .dict(keys: sorted.map(\.0)))
+        }
+        guard let items = value.arrayValue, !items.isEmpty else { throw Failure("model_config has no \(what)") }
+        if items.first?.stringValue != nil { return ([try tensorRef(value, what: what)], .single) }
+        return (try items.map { item in
+            guard isTensorRef(item) else { throw nested(what, value) }
+            return try tensorRef(item, what: what)
+        }, .list)
+    }
+
+    /// A [name, node, tensor] reference (not a list or dict of them).
+    private static func isTensorRef(_ value: JSONValue) -> Bool {
+        value.arrayValue?.first?.stringValue != nil
+    }
+
+    private static func nested(_ what: String, _ value: JSONValue) -> Failure {
+        Failure("\(what) = \(value.serialized()) nests tensors more than one level deep; Relapse reads one tensor, a list or a dict of them")
     }
 
     private static func tensorRef(_ value: JSONValue, what: String) throws -> TensorRef {

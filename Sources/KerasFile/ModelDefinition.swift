@@ -6,9 +6,13 @@ public struct ModelDefinition: Sendable {
     public var className: String
     public var name: String
     public var layers: [LayerSpec]
-    /// The model's inputs and outputs as (layer name, node index, tensor index).
+    /// The model's inputs and outputs as (layer name, node index, tensor index), in Keras's flat
+    /// order (a dict's entries by sorted key, as `tf.nest.flatten` and Keras 3's `tree.flatten`).
     public var inputs: [TensorRef]
     public var outputs: [TensorRef]
+    /// How the config groups them: one tensor, a list, or a dict keyed by name.
+    public var inputGrouping: TensorGrouping = .list
+    public var outputGrouping: TensorGrouping = .list
     /// The complete `model_config` JSON this definition came from.
     public var config: JSONValue
     /// Refused keys of the model's own config (not of its layers).
@@ -66,6 +70,17 @@ public indirect enum SavedLayer: Equatable, Sendable {
         case .model(_, let className, _): return className == "Model" ? "Functional" : className
         }
     }
+}
+
+/// How a model's `input_layers` or `output_layers` group their tensors: Keras 3 writes one
+/// tensor as `["name", 0, 0]`, tf.keras and Keras 2 a list even of one; both may write a dict
+/// (`Model({"img": a, "vec": b}, ...)`), whose keys name the entries in `fit`, `predict` and
+/// `compile`'s loss.
+public enum TensorGrouping: Equatable, Sendable {
+    case single
+    case list
+    /// The keys in flat order (sorted), one per tensor.
+    case dict(keys: [String])
 }
 
 /// One tensor produced by a layer: Keras's (layer name, node index, tensor index).

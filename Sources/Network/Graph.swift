@@ -30,13 +30,16 @@ struct GraphNode {
 }
 
 /// A model's layers as a graph of calls, built once: every node after the nodes it reads, the
-/// nodes the output depends on in that order, and which input gradients a backward needs.
+/// nodes the outputs depend on in that order, and which input gradients a backward needs.
 /// Built without recursion, so a model of any depth cannot overflow the stack.
 struct Graph {
     var nodes: [GraphNode] = []
-    var input = 0
-    var output = 0
-    /// The nodes the output depends on, each after its inputs: what forward runs.
+    /// The model's input nodes and output nodes, in the config's flat order.
+    var inputs: [Int] = []
+    var outputs: [Int] = []
+    /// For each node that is a model input, its position in `inputs`.
+    var inputSlot: [Int?] = []
+    /// The nodes the outputs depend on, each after its inputs: what forward runs.
     var order: [Int] = []
     /// For each node and each of its inputs: whether the backward needs the gradient w.r.t. that
     /// input (some trainable weight lies upstream of it).
@@ -124,30 +127,30 @@ struct Graph {
         for (i, key) in sorted.enumerated() { position[key] = i }
 
         // The model's input and output calls.
-        var inputKey: Key?
-        var outputKey: Key
+        var inputKeys: [Key] = []
+        var outputKeys: [Key] = []
         if definition.isSequential && !definition.wiredByInbound {
-            inputKey = implicitInput == nil ? Key(spec: 0, call: 0) : nil
-            outputKey = Key(spec: specs.count - 1, call: 0)
+            if implicitInput == nil { inputKeys = [Key(spec: 0, call: 0)] }
+            outputKeys = [Key(spec: specs.count - 1, call: 0)]
         } else {
-            guard definition.inputs.count == 1 else {
-                throw NetworkError(layer: nil, "the model has \(definition.inputs.count) inputs; only single-input models are supported")
+            for ref in definition.inputs {
+                guard let i = index[ref.layer], specs[i].isInput else {
+                    throw NetworkError(layer: ref.layer, "the model's input is not an InputLayer of the config")
+                }
+                guard !inputKeys.contains(Key(spec: i, call: 0)) else {
+                    throw NetworkError(layer: ref.layer, "the model lists this input twice")
+                }
+                inputKeys.append(Key(spec: i, call: 0))
             }
-            guard definition.outputs.count == 1 else {
-                throw NetworkError(layer: nil, "the model has \(definition.outputs.count) outputs; only single-output models are supported")
+            for ref in definition.outputs {
+                guard let o = index[ref.layer], ref.tensorIndex == 0, position[Key(spec: o, call: ref.nodeIndex)] != nil else {
+                    throw NetworkError(layer: ref.layer, "the model's output names a layer call that is not in the config")
+                }
+                outputKeys.append(Key(spec: o, call: ref.nodeIndex))
             }
-            guard let i = index[definition.inputs[0].layer], specs[i].isInput else {
-                throw NetworkError(layer: definition.inputs[0].layer, "the model's input is not an InputLayer of the config")
+            guard !inputKeys.isEmpty, !outputKeys.isEmpty else {
+                throw NetworkError(layer: nil, "the model has \(inputKeys.count) inputs and \(outputKeys.count) outputs")
             }
-            guard let o = index[definition.outputs[0].layer], definition.outputs[0].tensorIndex == 0,
-                  position[Key(spec: o, call: definition.outputs[0].nodeIndex)] != nil else {
-                throw NetworkError(layer: definition.outputs[0].layer, "the model's output names a layer call that is not in the config")
-            }
-            for (k, s) in specs.enumerated() where s.isInput && k != i {
-                throw NetworkError(layer: s.name, "the model has more than one InputLayer; only single-input models are supported")
-            }
-            inputKey = Key(spec: i, call: 0)
-            outputKey = Key(spec: o, call: definition.outputs[0].nodeIndex)
         }
 
         // The layer objects, each after its inputs.
@@ -169,17 +172,27 @@ struct Graph {
             let training = key.call < spec.callTraining.count ? spec.callTraining[key.call] : nil
             nodes.append(GraphNode(spec: key.spec, layer: layer, inputs: inputs, training: training))
         }
-        input = inputKey.map { position[$0]! + offset } ?? 0
-        output = position[outputKey]! + offset
+        inputs = implicitInput != nil ? [0] : inputKeys.map { position[$0]! + offset }
+        outputs = outputKeys.map { position[$0]! + offset }
+        inputSlot = Array(repeating: nil, count: nodes.count)
+        for (slot, n) in inputs.enumerated() { inputSlot[n] = slot }
 
-        // What the output depends on, in node order.
+        // What the outputs depend on, in node order.
         var needed = [Bool](repeating: false, count: nodes.count)
-        needed[output] = true
-        for n in stride(from: output, through: 0, by: -1) where needed[n] {
+        for o in outputs { needed[o] = true }
+        for n in stride(from: outputs.max()!, through: 0, by: -1) where needed[n] {
             for i in nodes[n].inputs { needed[i] = true }
         }
-        guard needed[input] else {
-            throw NetworkError(layer: nodes[output].layer.base.name, "the output does not depend on the model's input layer '\(nodes[input].layer.base.name)'")
+        let outputNames = outputs.map { nodes[$0].layer.base.name }.joined(separator: "', '")
+        for n in inputs where !needed[n] {
+            throw NetworkError(layer: outputNames, "the output\(outputs.count == 1 ? "" : "s") \(outputs.count == 1 ? "does" : "do") not depend on the model's input layer '\(nodes[n].layer.base.name)'")
+        }
+        // An InputLayer the outputs need but the model does not list has no data to read
+        // (Keras: "Graph disconnected").
+        for n in nodes.indices where needed[n] && inputSlot[n] == nil {
+            if case .input = nodes[n].layer {
+                throw NetworkError(layer: nodes[n].layer.base.name, "the model's outputs need this InputLayer, which is not among the model's inputs")
+            }
         }
         order = nodes.indices.filter { needed[$0] }
     }

@@ -20,6 +20,17 @@ public struct LayerInfo: Sendable, Equatable {
     }
 }
 
+/// One output's loss gradient for `backward(outputs:)`, and what it is taken with respect to.
+public struct OutputGradient: Sendable {
+    public var gradient: Tensor
+    public var target: GradientTarget
+
+    public init(_ gradient: Tensor, withRespectTo target: GradientTarget = .output) {
+        self.gradient = gradient
+        self.target = target
+    }
+}
+
 /// What the loss gradient given to `backward` is taken with respect to.
 public enum GradientTarget: Sendable {
     /// The network's output.
@@ -28,7 +39,7 @@ public enum GradientTarget: Sendable {
     case logits
 }
 
-/// A Keras model built from its `model_config`: one input, one output, any directed acyclic
+/// A Keras model built from its `model_config`: its inputs, its outputs, any directed acyclic
 /// graph of layers between them (Sequential, or a functional model wired by its inbound nodes):
 /// merges, fan-out (gradients summed), shared layers (one set of weights, several calls).
 ///
@@ -39,9 +50,16 @@ public final class Network {
     public let definition: ModelDefinition
     /// Every layer of the config, in its order, with shapes and weight shapes.
     public let layerInfos: [LayerInfo]
-    /// Per-sample input and output shapes.
-    public let inputShape: [Int]
-    public let outputShape: [Int]
+    /// Per-sample shapes of the model's inputs and outputs, in the config's flat order
+    /// (`definition.inputNames` / `outputNames` name them).
+    public let inputShapes: [[Int]]
+    public let outputShapes: [[Int]]
+    /// The per-sample shape of the model's only input (of its first, where it has several).
+    public var inputShape: [Int] { inputShapes[0] }
+    /// The per-sample shape of the model's only output (of its first, where it has several).
+    public var outputShape: [Int] { outputShapes[0] }
+    public var inputCount: Int { inputShapes.count }
+    public var outputCount: Int { outputShapes.count }
     /// Every weight in Keras's order (layer order of the config, kernel then bias).
     public let variables: [Parameter]
     /// The weights the optimizer updates: `variables` without those of `trainable: false`
@@ -59,10 +77,11 @@ public final class Network {
     let graph: Graph
     /// Each layer's first call, config order (the layer table's objects).
     var layerList: [GraphLayer] { graph.firstNode.map { graph.nodes[$0!].layer.base } }
-    var lastInputStorage = Tensor(zeros: [0])
     var forwardDone = false
     /// Gradients w.r.t. each node's output during a backward (empty between backwards).
     var nodeGradients: [Tensor?] = []
+    /// Gradients w.r.t. an output node's logits (its final softmax/sigmoid skipped), likewise.
+    var logitGradients: [Tensor?] = []
 
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
     public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0) throws {
@@ -91,8 +110,8 @@ public final class Network {
             if let k = node.spec, let r = specs[k].training.activityRegularizer { activity[n] = r }
         }
         self.activityRegularizers = activity
-        self.inputShape = graph.nodes[graph.input].layer.base.outputShape
-        self.outputShape = graph.nodes[graph.output].layer.base.outputShape
+        self.inputShapes = graph.inputs.map { graph.nodes[$0].layer.base.outputShape }
+        self.outputShapes = graph.outputs.map { graph.nodes[$0].layer.base.outputShape }
         self.layerInfos = specs.indices.map { k in
             let node = graph.nodes[graph.firstNode[k]!]
             let layer = node.layer.base

@@ -4,76 +4,152 @@ import Kernels
 extension Network {
     // MARK: Forward / backward
 
-    /// Runs a batch (shape [batch] + `inputShape`) through the network. In training, dropout
-    /// draws its masks from `dropoutGenerator`. The returned tensor shares the output layer's
-    /// buffer until the next call (holding it across calls costs a copy, nothing more).
+    /// Runs a batch (shape [batch] + `inputShape`) through a model with one input and returns its
+    /// (first) output. In training, dropout draws its masks from `dropoutGenerator`. The returned
+    /// tensor shares the output layer's buffer until the next call (holding it across calls costs
+    /// a copy, nothing more).
     @discardableResult
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        guard x.rank == inputShape.count + 1, Array(x.shape.dropFirst()) == inputShape else {
-            throw NetworkError(layer: nil, "input of shape \(describeShape(x.shape)) does not match the model's input (batch, \(inputShape.map(String.init).joined(separator: ", ")))")
+        guard graph.inputs.count == 1 else {
+            throw NetworkError(layer: nil, "the model has \(graph.inputs.count) inputs (\(definition.inputNames.joined(separator: ", "))); give one tensor for each")
         }
-        guard x.samples > 0 else { throw NetworkError(layer: nil, "empty batch") }
-        lastInputStorage = x
+        return try forward(inputs: [x], training: training)[0]
+    }
+
+    /// Runs a batch through the model: one tensor per input, in the config's flat order (each
+    /// [batch] + its `inputShapes` entry, all of one batch size); returns one tensor per output,
+    /// each sharing its layer's buffer until the next call.
+    @discardableResult
+    public func forward(inputs x: [Tensor], training: Bool) throws -> [Tensor] {
+        guard x.count == graph.inputs.count else {
+            throw NetworkError(layer: nil, "\(x.count) input tensors given; the model has \(graph.inputs.count) inputs")
+        }
+        for (k, t) in x.enumerated() {
+            let shape = inputShapes[k]
+            guard t.rank == shape.count + 1, Array(t.shape.dropFirst()) == shape else {
+                let which = x.count == 1 ? "input" : "input '\(definition.inputNames[k])'"
+                throw NetworkError(layer: nil, "\(which) of shape \(describeShape(t.shape)) does not match the model's \(which) (batch, \(shape.map(String.init).joined(separator: ", ")))")
+            }
+            guard t.samples > 0 else { throw NetworkError(layer: nil, "empty batch") }
+            guard t.samples == x[0].samples else {
+                throw NetworkError(layer: nil, "input '\(definition.inputNames[k])' holds \(t.samples) samples but input '\(definition.inputNames[0])' \(x[0].samples)")
+            }
+        }
         let nodes = graph.nodes
         for n in graph.order {
             let node = nodes[n]
             switch node.layer {
-            case .input(let l): l.forward(x, training: training, rng: &dropoutGenerator)
+            case .input(let l): l.forward(x[graph.inputSlot[n]!], training: training, rng: &dropoutGenerator)
             case .single(let l): l.forward(nodes[node.inputs[0]].layer.base.output, training: node.training ?? training, rng: &dropoutGenerator)
             case .merge(let l): l.forward(node.inputs.map { nodes[$0].layer.base.output })
             }
         }
         forwardDone = true
-        return nodes[graph.output].layer.base.output
+        return graph.outputs.map { nodes[$0].layer.base.output }
     }
 
-    /// The final activation when the output comes straight from a softmax or sigmoid (an
+    /// The final activation of output `k` when it comes straight from a softmax or sigmoid (an
     /// Activation layer, or a Dense/Conv2D with it fused); nil otherwise.
-    public var outputActivation: ActivationFunction? {
-        let f = graph.nodes[graph.output].layer.base.finalActivation
+    public func outputActivation(_ k: Int) -> ActivationFunction? {
+        activation(ofNode: graph.outputs[k])
+    }
+
+    /// The (first) output's final softmax or sigmoid: `outputActivation(0)`.
+    public var outputActivation: ActivationFunction? { outputActivation(0) }
+
+    /// The values output `k`'s final softmax/sigmoid was applied to in the last forward (tf.keras
+    /// computes cross-entropy from these); nil when `outputActivation(k)` is nil.
+    public func outputLogits(_ k: Int) -> Tensor? {
+        guard forwardDone else { return nil }
+        return logits(ofNode: graph.outputs[k])
+    }
+
+    /// The (first) output's logits: `outputLogits(0)`.
+    public var outputLogits: Tensor? { outputLogits(0) }
+
+    private func activation(ofNode n: Int) -> ActivationFunction? {
+        let f = graph.nodes[n].layer.base.finalActivation
         return (f == .softmax || f == .sigmoid) ? f : nil
     }
 
-    /// The values the final softmax/sigmoid was applied to in the last forward (tf.keras computes
-    /// cross-entropy from these); nil when `outputActivation` is nil.
-    public var outputLogits: Tensor? {
-        guard forwardDone, outputActivation != nil else { return nil }
-        let node = graph.nodes[graph.output]
+    private func logits(ofNode n: Int) -> Tensor? {
+        guard activation(ofNode: n) != nil else { return nil }
+        let node = graph.nodes[n]
         if case .single(let l) = node.layer, l is ActivationLayer {
             return graph.nodes[node.inputs[0]].layer.base.output
         }
         return node.layer.base.preActivation
     }
 
-    /// Back-propagates `gradient` (w.r.t. the output, or w.r.t. `outputLogits`) through the last
-    /// forward pass and stores the parameter gradients in `variables[i].gradient` (overwriting,
-    /// or adding with `accumulate`). Nodes run last to first; a node read by several others gets
-    /// their gradients summed before its own backward. Input gradients are computed only where a
-    /// trainable weight lies upstream (the seed model's first Conv2D sits behind a ReLU on the
-    /// input: its input gradient would be a third of the step's GEMM work, thrown away).
+    /// Back-propagates `gradient` (w.r.t. the output, or w.r.t. `outputLogits`) of a model with
+    /// one output: `backward(outputs:)` with that one gradient.
     public func backward(_ gradient: Tensor, withRespectTo target: GradientTarget = .output, accumulate: Bool = false) throws {
-        guard forwardDone else { throw NetworkError(layer: nil, "backward called before forward") }
-        let nodes = graph.nodes
-        let outputNode = graph.output
-        let outShape = nodes[outputNode].layer.base.output.shape
-        guard gradient.shape == outShape else {
-            throw NetworkError(layer: nil, "gradient of shape \(describeShape(gradient.shape)) does not match the output \(describeShape(outShape))")
+        guard graph.outputs.count == 1 else {
+            throw NetworkError(layer: nil, "the model has \(graph.outputs.count) outputs; give a gradient (or none) for each")
         }
-        if target == .logits && outputActivation == nil {
-            throw NetworkError(layer: nodes[outputNode].layer.base.name, "the output does not come from a softmax or sigmoid, so it has no logits")
+        try backward(outputs: [OutputGradient(gradient, withRespectTo: target)], accumulate: accumulate)
+    }
+
+    /// Back-propagates one gradient per output (nil: the output has no loss; w.r.t. the output,
+    /// or w.r.t. its `outputLogits`) through the last forward pass and stores the parameter
+    /// gradients in `variables[i].gradient` (overwriting, or adding with `accumulate`). Nodes run
+    /// last to first; a node read by several others, or that is itself an output, gets all its
+    /// gradients summed before its own backward, as Keras's sum of the outputs' losses has it.
+    /// Input gradients are computed only where a trainable weight lies upstream (the seed model's
+    /// first Conv2D sits behind a ReLU on the input: its input gradient would be a third of the
+    /// step's GEMM work, thrown away).
+    public func backward(outputs gradients: [OutputGradient?], accumulate: Bool = false) throws {
+        guard forwardDone else { throw NetworkError(layer: nil, "backward called before forward") }
+        guard gradients.count == graph.outputs.count else {
+            throw NetworkError(layer: nil, "\(gradients.count) output gradients given; the model has \(graph.outputs.count) outputs")
+        }
+        let nodes = graph.nodes
+        if nodeGradients.count != nodes.count { nodeGradients = Array(repeating: nil, count: nodes.count) }
+        if logitGradients.count != nodes.count { logitGradients = Array(repeating: nil, count: nodes.count) }
+        defer {
+            for n in nodeGradients.indices { nodeGradients[n] = nil }
+            for n in logitGradients.indices { logitGradients[n] = nil }
+        }
+        for (k, given) in gradients.enumerated() {
+            guard let given else { continue }
+            let n = graph.outputs[k]
+            let outShape = nodes[n].layer.base.output.shape
+            guard given.gradient.shape == outShape else {
+                let which = graph.outputs.count == 1 ? "the output" : "output '\(definition.outputNames[k])'"
+                throw NetworkError(layer: nil, "gradient of shape \(describeShape(given.gradient.shape)) does not match \(which) \(describeShape(outShape))")
+            }
+            switch given.target {
+            case .output:
+                addGradient(given.gradient, toNode: n)
+            case .logits:
+                guard activation(ofNode: n) != nil else {
+                    throw NetworkError(layer: nodes[n].layer.base.name, "the output does not come from a softmax or sigmoid, so it has no logits")
+                }
+                add(given.gradient, to: &logitGradients[n])
+            }
         }
         if !accumulate { zeroGradients() }
-        if nodeGradients.count != nodes.count { nodeGradients = Array(repeating: nil, count: nodes.count) }
-        defer { for n in nodeGradients.indices { nodeGradients[n] = nil } }
-        nodeGradients[outputNode] = gradient
         for n in graph.order.reversed() {
-            guard var g = nodeGradients[n] else { continue }
+            // A gradient w.r.t. the logits skips the final activation's backward; one w.r.t. the
+            // same node's output (a consumer's, or a second output of it) goes through that
+            // activation first and joins it there.
+            let skip = logitGradients[n] != nil
+            var g: Tensor
+            if skip {
+                g = logitGradients[n]!
+                logitGradients[n] = nil
+                if let dy = nodeGradients[n] { addThroughFinalActivation(node: n, dy, toLogitGradient: &g) }
+            } else {
+                guard let dy = nodeGradients[n] else { continue }
+                g = dy
+            }
             nodeGradients[n] = nil
             let node = nodes[n]
-            let skip = target == .logits && n == outputNode
             if activityRegularizers[n] != nil {
                 if skip {
-                    addActivityGradientThroughFinalActivation(node: n, toLogitGradient: &g)
+                    var dy = Tensor(zeros: node.layer.base.output.shape)
+                    addActivityGradient(node: n, to: &dy)
+                    addThroughFinalActivation(node: n, dy, toLogitGradient: &g)
                 } else {
                     addActivityGradient(node: n, to: &g)
                 }
@@ -95,16 +171,14 @@ extension Network {
         }
     }
 
-    /// An activity penalty on the output layer when the loss's gradient is w.r.t. the logits
-    /// (tf.keras's cached-logits shortcut): Keras penalises the layer's output, after its
-    /// softmax or sigmoid, so the penalty's gradient goes back through that activation and joins
-    /// the loss's at the logits.
-    private func addActivityGradientThroughFinalActivation(node n: Int, toLogitGradient g: inout Tensor) {
+    /// A gradient `dy` w.r.t. node `n`'s output, taken back through its final softmax or sigmoid
+    /// and added to `g`, a gradient w.r.t. its logits (tf.keras's cached-logits shortcut): an
+    /// activity penalty on an output layer (Keras penalises the layer's output, after the
+    /// activation), or a consumer of an output whose loss is taken on the logits.
+    private func addThroughFinalActivation(node n: Int, _ dy: Tensor, toLogitGradient g: inout Tensor) {
         let layer = graph.nodes[n].layer.base
         let y = layer.output
-        guard let z = outputLogits else { return }
-        var dy = Tensor(zeros: y.shape)
-        addActivityGradient(node: n, to: &dy)
+        guard let z = logits(ofNode: n) else { return }
         var dz = Tensor(zeros: y.shape)
         let kernel = layer.finalActivation.kernel(shape: Array(y.shape.dropFirst()))
         let count = y.count
@@ -114,15 +188,20 @@ extension Network {
         dz.withPointer { d in g.withMutablePointer { gp in for i in 0..<count { gp[i] += d[i] } } }
     }
 
+    /// `slot += t`, or `slot = t` when it is empty (no copy).
+    private func add(_ t: Tensor, to slot: inout Tensor?) {
+        guard slot != nil else {
+            slot = t
+            return
+        }
+        let count = t.count
+        t.withPointer { d in slot!.withMutablePointer { g in for i in 0..<count { g[i] += d[i] } } }
+    }
+
     /// Sums a consumer's input gradient into the gradient of node `n`'s output. The first one is
     /// kept as it is (no copy: a chain never adds).
     private func addGradient(_ dx: Tensor, toNode n: Int) {
-        guard nodeGradients[n] != nil else {
-            nodeGradients[n] = dx
-            return
-        }
-        let count = dx.count
-        dx.withPointer { d in nodeGradients[n]!.withMutablePointer { g in for i in 0..<count { g[i] += d[i] } } }
+        add(dx, to: &nodeGradients[n])
     }
 
     public func zeroGradients() {

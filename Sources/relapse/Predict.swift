@@ -9,15 +9,20 @@ import Training
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a Keras model on the inputs x of an HDF5 file and write the outputs as pred.")
+        abstract: "Run a Keras model on the inputs of an HDF5 file and write its outputs.",
+        discussion: """
+            The data file holds x, or one dataset per model input named after it (a model with \
+            several inputs). The output file gets pred, or one dataset per model output named \
+            after it (a model with several outputs).
+            """)
 
     @Argument(help: ArgumentHelp("A Keras .h5 model.", valueName: "model"))
     var model: String
 
-    @Option(help: ArgumentHelp("HDF5 file with a dataset x.", valueName: "file.h5"))
+    @Option(help: ArgumentHelp("HDF5 file with a dataset x, or one per model input.", valueName: "file.h5"))
     var data: String
 
-    @Option(help: ArgumentHelp("Where to write the dataset pred.", valueName: "file.h5"))
+    @Option(help: ArgumentHelp("Where to write pred, or one dataset per model output.", valueName: "file.h5"))
     var out: String
 
     @Option(parsing: .unconditional, help: "Samples per batch.") var batchSize: Int = 32
@@ -32,17 +37,24 @@ struct Predict: ParsableCommand {
         try reportingFailures {
             let keras = try KerasModel.loadFullModel(model)
             let network = try RunSetup.withFile(model) { try Network(model: keras) }
-            let inputs = try Dataset.inputs(path: data, modelInputShape: network.inputShape)
-            let pred = try RunSetup.withFile(data) {
-                let count = inputs.shape.first ?? 0
+            let definition = network.definition
+            let inputs = try Dataset.inputs(path: data, names: definition.inputNames, shapes: network.inputShapes)
+            let predictions = try RunSetup.withFile(data) {
+                let count = inputs[0].shape.first ?? 0
                 try Trainer.checkBatchFits(network: network, batchSize: batchSize, samples: count)
-                try MemoryBudget.check("the predictions for \(count) samples", shape: [count] + network.outputShape)
+                try MemoryBudget.check("the predictions for \(count) samples",
+                                       bytes: MemoryBudget.sum(network.outputShapes.map { MemoryBudget.byteCount([count] + $0) }))
                 return try Trainer(network: network, optimizer: Optimizer(Adam()), loss: Loss(.meanSquaredError), semantics: .tfKeras)
-                    .predict(inputs, batchSize: batchSize)
+                    .predict(inputs: inputs, batchSize: batchSize)
             }
+            // One output: `pred`, as always; several: each under its output's name, the names
+            // `fit` keys its targets by (and Relapse's data files name their targets).
+            let names = predictions.count == 1 ? ["pred"] : definition.outputNames
             try AtomicFile.write(to: out) { temporary in
                 let file = try HDF5.File.create(temporary)
-                try file.root.createDataset("pred", values: NumericArray(pred))
+                for (name, prediction) in zip(names, predictions) {
+                    try file.root.createDataset(name, values: NumericArray(prediction))
+                }
                 try file.flush()
             }
         }

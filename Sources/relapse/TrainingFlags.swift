@@ -28,7 +28,7 @@ struct DataFlags: ParsableArguments {
     @Option(help: "Seed of the broken-lines generator.")
     var dataSeed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("An HDF5 file with datasets x and y (or full and broken).", valueName: "file.h5"))
+    @Option(help: ArgumentHelp("An HDF5 file with datasets x and y (or full and broken), or one per model input and per output with a loss, named after it.", valueName: "file.h5"))
     var data: String?
 
     @Option(help: ArgumentHelp("NumPy inputs; needs --y.", valueName: "x.npy"))
@@ -40,7 +40,7 @@ struct DataFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Hold out the last fraction of the data for validation (Keras's validation_split).")
     var validationSplit: Double?
 
-    @Option(help: ArgumentHelp("Validation data: an HDF5 file with x and y.", valueName: "file.h5"))
+    @Option(help: ArgumentHelp("Validation data: an HDF5 file laid out as --data's.", valueName: "file.h5"))
     var validationData: String?
 
     func validate() throws {
@@ -90,7 +90,7 @@ struct HyperparameterFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Decoupled weight decay, w -= w * wd * lr before each step (not in Keras 2.2).") var weightDecay: Double?
 
     @Option(help: ArgumentHelp(
-        "Loss, replacing the file's (its loss_weights stay): a Keras name or alias in any case (binary_crossentropy/bce, "
+        "Loss, replacing the file's, for every output (its loss_weights stay): a Keras name or alias in any case (binary_crossentropy/bce, "
             + "categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error/mse, mean_absolute_error/mae, "
             + "mean_absolute_percentage_error/mape, mean_squared_logarithmic_error/msle, huber, hinge, squared_hinge, "
             + "categorical_hinge, kl_divergence/kld, poisson, log_cosh, or a class name such as BinaryCrossentropy), "

@@ -175,4 +175,128 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(net.outputShape, [4])
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     }
+
+    // MARK: Several inputs and outputs
+
+    /// Inputs a (3) and b (2); ha = tanh(Dense 3)(a); pa = softmax(Dense 2)([ha, b]) is output
+    /// A and also feeds pb = Dense 2([pa, ha]), output B. The outputs are a dict written in
+    /// reverse order: flat order sorts the keys (pa, pb), as `tree.flatten` does.
+    private func twoInTwoOut() throws -> ModelDefinition {
+        try ModelConfigParser.parse(#"""
+            {"class_name": "Functional", "config": {"name": "mio", "layers": [
+              {"class_name": "InputLayer", "name": "a", "config": {"name": "a", "batch_input_shape": [null, 3]}, "inbound_nodes": []},
+              {"class_name": "InputLayer", "name": "b", "config": {"name": "b", "batch_input_shape": [null, 2]}, "inbound_nodes": []},
+              {"class_name": "Dense", "name": "ha", "config": {"name": "ha", "units": 3, "activation": "tanh"}, "inbound_nodes": [[["a", 0, 0, {}]]]},
+              {"class_name": "Concatenate", "name": "cat", "config": {"name": "cat", "axis": -1}, "inbound_nodes": [[["ha", 0, 0, {}], ["b", 0, 0, {}]]]},
+              {"class_name": "Dense", "name": "pa", "config": {"name": "pa", "units": 2, "activation": "softmax"}, "inbound_nodes": [[["cat", 0, 0, {}]]]},
+              {"class_name": "Concatenate", "name": "mix", "config": {"name": "mix", "axis": -1}, "inbound_nodes": [[["pa", 0, 0, {}], ["ha", 0, 0, {}]]]},
+              {"class_name": "Dense", "name": "pb", "config": {"name": "pb", "units": 2}, "inbound_nodes": [[["mix", 0, 0, {}]]]}],
+             "input_layers": [["a", 0, 0], ["b", 0, 0]],
+             "output_layers": {"pb": ["pb", 0, 0], "pa": ["pa", 0, 0]}}}
+            """#)
+    }
+
+    /// Per sample: output A's logits and softmax, and output B.
+    private func twoInTwoOutReference(_ xa: [Double], _ xb: [Double], _ p: [[Double]], batch: Int) -> (za: [Double], pa: [Double], pb: [Double]) {
+        var za: [Double] = [], pa: [Double] = [], pb: [Double] = []
+        for s in 0..<batch {
+            let a = Array(xa[(s * 3)..<(s * 3 + 3)]), b = Array(xb[(s * 2)..<(s * 2 + 2)])
+            let ha = dense(a, p[0], p[1], nIn: 3, nOut: 3, tanh: true)
+            let z = dense(ha + b, p[2], p[3], nIn: 5, nOut: 2, tanh: false)
+            let top = z.max()!, e = z.map { exp($0 - top) }, sum = e.reduce(0, +)
+            let y = e.map { $0 / sum }
+            za += z
+            pa += y
+            pb += dense(y + ha, p[4], p[5], nIn: 5, nOut: 2, tanh: false)
+        }
+        return (za, pa, pb)
+    }
+
+    /// Both outputs' gradients flow back and meet at `pa` (its own loss's and pb's through it)
+    /// and at `ha` (fan-out): the parameter gradients of dot(rA, A) + dot(rB, B) against finite
+    /// differences, with A's gradient taken w.r.t. its output or (tf.keras's cached logits)
+    /// w.r.t. its logits, and with output A left without a loss.
+    func testTwoInputsTwoOutputsGradientsMeetAgainstFiniteDifferences() throws {
+        let definition = try twoInTwoOut()
+        XCTAssertEqual(definition.outputs.map(\.layer), ["pa", "pb"])
+        let net = try Network(definition: definition)
+        XCTAssertEqual(net.inputShapes, [[3], [2]])
+        XCTAssertEqual(net.outputShapes, [[2], [2]])
+        XCTAssertEqual(net.outputActivation(0), .softmax)
+        XCTAssertNil(net.outputActivation(1))
+        try fill(net, seed: 21)
+        let batch = 3
+        let xa = randomValues(batch * 3, seed: 7), xb = randomValues(batch * 2, seed: 8)
+        let params = net.variables.map { doubles($0.value) }
+        let outputs = try net.forward(inputs: [Tensor(shape: [batch, 3], data: xa.map(Float.init)),
+                                               Tensor(shape: [batch, 2], data: xb.map(Float.init))], training: true)
+        let reference = twoInTwoOutReference(xa, xb, params, batch: batch)
+        XCTAssertLessThan(relativeError(doubles(outputs[0]), reference.pa), 1e-5)
+        XCTAssertLessThan(relativeError(doubles(outputs[1]), reference.pb), 1e-5)
+        XCTAssertLessThan(relativeError(doubles(try XCTUnwrap(net.outputLogits(0))), reference.za), 1e-5)
+        let rA = randomValues(batch * 2, seed: 9), rB = randomValues(batch * 2, seed: 10)
+        let cases: [(String, GradientTarget?, (Int, [Double]) -> Double)] = [
+            ("A on its output", .output, { i, q in
+                var p = params; p[i] = q
+                let r = self.twoInTwoOutReference(xa, xb, p, batch: batch)
+                return dot(rA, r.pa) + dot(rB, r.pb)
+            }),
+            ("A on its logits", .logits, { i, q in
+                var p = params; p[i] = q
+                let r = self.twoInTwoOutReference(xa, xb, p, batch: batch)
+                return dot(rA, r.za) + dot(rB, r.pb)
+            }),
+            ("A without a loss", nil, { i, q in
+                var p = params; p[i] = q
+                return dot(rB, self.twoInTwoOutReference(xa, xb, p, batch: batch).pb)
+            }),
+        ]
+        for (label, target, loss) in cases {
+            let gradA = target.map { OutputGradient(Tensor(shape: [batch, 2], data: rA.map(Float.init)), withRespectTo: $0) }
+            try net.backward(outputs: [gradA, OutputGradient(Tensor(shape: [batch, 2], data: rB.map(Float.init)))])
+            for (i, v) in net.variables.enumerated() {
+                let fd = finiteDifferences({ loss(i, $0) }, at: params[i])
+                XCTAssertLessThan(relativeError(doubles(v.gradient), fd), 2e-3, "\(label): \(v.layerName)/\(v.weightName)")
+            }
+        }
+    }
+
+    func testSeveralInputsAndOutputsAreCheckedByName() throws {
+        let net = try Network(definition: try twoInTwoOut())
+        let a = Tensor(zeros: [4, 3]), b = Tensor(zeros: [4, 2])
+        XCTAssertThrowsError(try net.forward(a, training: false)) {
+            XCTAssertEqual("\($0)", "the model has 2 inputs (a, b); give one tensor for each")
+        }
+        XCTAssertThrowsError(try net.forward(inputs: [a], training: false)) {
+            XCTAssertEqual("\($0)", "1 input tensors given; the model has 2 inputs")
+        }
+        XCTAssertThrowsError(try net.forward(inputs: [a, Tensor(zeros: [4, 3])], training: false)) {
+            XCTAssertEqual("\($0)", "input 'b' of shape (4, 3) does not match the model's input 'b' (batch, 2)")
+        }
+        XCTAssertThrowsError(try net.forward(inputs: [a, Tensor(zeros: [5, 2])], training: false)) {
+            XCTAssertEqual("\($0)", "input 'b' holds 5 samples but input 'a' 4")
+        }
+        _ = try net.forward(inputs: [a, b], training: false)
+        XCTAssertThrowsError(try net.backward(Tensor(zeros: [4, 2]))) {
+            XCTAssertEqual("\($0)", "the model has 2 outputs; give a gradient (or none) for each")
+        }
+        XCTAssertThrowsError(try net.backward(outputs: [nil, OutputGradient(Tensor(zeros: [4, 3]))])) {
+            XCTAssertEqual("\($0)", "gradient of shape (4, 3) does not match output 'pb' (4, 2)")
+        }
+        XCTAssertThrowsError(try net.backward(outputs: [nil, OutputGradient(Tensor(zeros: [4, 2]), withRespectTo: .logits)])) {
+            XCTAssertEqual("\($0)", "layer 'pb': the output does not come from a softmax or sigmoid, so it has no logits")
+        }
+        // An InputLayer the outputs need that the model does not list ("Graph disconnected").
+        var missing = try twoInTwoOut()
+        missing.inputs = [TensorRef(layer: "a")]
+        XCTAssertThrowsError(try Network(definition: missing)) {
+            XCTAssertEqual("\($0)", "layer 'b': the model's outputs need this InputLayer, which is not among the model's inputs")
+        }
+        // A listed input no output reads.
+        var unused = try twoInTwoOut()
+        unused.outputs = [TensorRef(layer: "ha")]
+        XCTAssertThrowsError(try Network(definition: unused)) {
+            XCTAssertEqual("\($0)", "layer 'ha': the output does not depend on the model's input layer 'b'")
+        }
+    }
 }

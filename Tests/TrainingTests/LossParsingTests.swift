@@ -75,7 +75,7 @@ final class LossParsingTests: XCTestCase {
         XCTAssertTrue(focal[0].hasPrefix(#"training_config: loss = "BinaryFocalCrossentropy" is not a loss Relapse implements (it has binary_crossentropy, "#), focal[0])
         XCTAssertTrue(try refusals(#"{"loss": "cosine_similarity"}"#)[0].hasPrefix(#"training_config: loss = "cosine_similarity" is not a loss"#))
         XCTAssertEqual(try refusals(#"{"loss": ["mse", "mae"]}"#),
-                       [#"training_config: loss = ["mse", "mae"] is not supported (a loss for each of several outputs; Relapse trains one output)"#])
+                       [#"training_config: loss = ["mse", "mae"] is not supported (a loss for each of several outputs; the model has one)"#])
         XCTAssertEqual(try refusals(#"{"loss": "mse", "loss_weights": [1.0, 2.0]}"#),
                        ["training_config: loss_weights = [1.0, 2.0] is not supported (one number for the one output)"])
         XCTAssertEqual(try refusals(#"{"loss": "mse", "sample_weight_mode": "temporal"}"#),

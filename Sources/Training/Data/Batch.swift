@@ -22,6 +22,26 @@ extension Dataset {
         (Tensor(zeros: [batchSize] + sampleShape), Tensor(zeros: [batchSize] + labelShape))
     }
 
+    /// Zeroed tensors for every input and target, for batches of up to `batchSize` samples.
+    public func makeBatch(batchSize: Int) -> BatchTensors {
+        BatchTensors(inputs: inputs.map { Tensor(zeros: [batchSize] + $0.shape.dropFirst()) },
+                     targets: targets.map { Tensor(zeros: [batchSize] + $0.shape.dropFirst()) })
+    }
+
+    /// Copies the samples at `indices` of every input and target into `batch` (made by
+    /// `makeBatch`), as `batch(indices:x:y:)` does for one of each.
+    public func batch<Indices: Collection<Int>>(indices: Indices, into batch: inout BatchTensors) {
+        for i in inputs.indices { Self.gather(from: inputs[i], indices: indices, into: &batch.inputs[i]) }
+        for i in targets.indices { Self.gather(from: targets[i], indices: indices, into: &batch.targets[i]) }
+    }
+
+    /// The samples at `indices` of every input and target, as new tensors (allocates).
+    public func batchTensors<Indices: Collection<Int>>(indices: Indices) -> BatchTensors {
+        var batch = makeBatch(batchSize: indices.count)
+        self.batch(indices: indices, into: &batch)
+        return batch
+    }
+
     private static func gather<Indices: Collection<Int>>(from source: Tensor, indices: Indices, into target: inout Tensor) {
         let width = source.shape.dropFirst().reduce(1, *)
         let available = source.shape.first ?? 0
@@ -44,5 +64,16 @@ extension Dataset {
                 }
             }
         }
+    }
+}
+
+/// One batch of a model with several inputs or outputs: a tensor per input and per target.
+public struct BatchTensors: Sendable {
+    public var inputs: [Tensor]
+    public var targets: [Tensor]
+
+    public init(inputs: [Tensor], targets: [Tensor]) {
+        self.inputs = inputs
+        self.targets = targets
     }
 }

@@ -7,13 +7,18 @@ extension Dataset {
     /// An HDF5 file with datasets `x` and `y` (any float or integer type, read as float32), or
     /// with `full` and `broken` as the original question stored them: (c, slices, h, w) or
     /// (n, h, w) each, become x = full then broken, in `layout` with one channel, and y = [1, 0]
-    /// for full, [0, 1] for broken. `layout` matters only for the second form.
-    public static func hdf5(path: String, layout: ImageLayout = .nchw) throws -> Dataset {
+    /// for full, [0, 1] for broken. `layout` matters only for the second form. With `names`
+    /// (what the model reads), a file with neither form, or any file for a model with several
+    /// inputs or outputs, is read one dataset per name (`Dataset.named`).
+    public static func hdf5(path: String, layout: ImageLayout = .nchw, names: DataNames? = nil) throws -> Dataset {
         if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }
         do {
             let root = try File.open(path).root
             let source = DataSourceDescription.hdf5(path: path)
+            if let names, !names.isSingle {
+                return try named(root, path: path, names: names)
+            }
             if root.hasDataset("x") || root.hasDataset("y") {
                 guard root.hasDataset("x"), root.hasDataset("y") else {
                     throw DataError(path, "has a dataset '\(root.hasDataset("x") ? "x" : "y")' but no '\(root.hasDataset("x") ? "y" : "x")'")
@@ -24,9 +29,12 @@ extension Dataset {
                 let full = try read(root, "full"), broken = try read(root, "broken")
                 return try fullAndBroken(full: full, broken: broken, layout: layout, source: source)
             }
-            let names = (try? root.childNames()) ?? []
+            if let names {
+                return try named(root, path: path, names: names)
+            }
+            let holds = (try? root.childNames()) ?? []
             throw DataError(path, "holds neither datasets 'x' and 'y' nor 'full' and 'broken' (it holds: "
-                + (names.isEmpty ? "nothing" : names.sorted().joined(separator: ", ")) + ")")
+                + (holds.isEmpty ? "nothing" : holds.sorted().joined(separator: ", ")) + ")")
         } catch let error as DataError {
             throw error
         } catch {
@@ -87,14 +95,16 @@ extension Dataset {
     }
 
     /// Opens a recorded source again, as a resume does. `layout` is the model's, as when the
-    /// source was first opened.
-    public static func open(_ source: DataSourceDescription, layout: ImageLayout = .nchw) throws -> Dataset {
+    /// source was first opened; `names`, what the model reads (`hdf5(path:layout:names:)`): the
+    /// single-array sources fit only a model with one input and one output.
+    public static func open(_ source: DataSourceDescription, layout: ImageLayout = .nchw, names: DataNames? = nil) throws -> Dataset {
+        if case .hdf5 = source {} else { try names?.checkSingleArraySource(source) }
         switch source {
         case let .synthetic(count, seed, noise):
             guard noise >= 0 && noise < 1 else { throw DataError(source.name(of: .x), "noise must be in [0, 1)") }
             try checkSyntheticFits(count: count)
             return synthetic(count: count, seed: seed, noise: noise, layout: layout)
-        case .hdf5(let path): return try hdf5(path: path, layout: layout)
+        case .hdf5(let path): return try hdf5(path: path, layout: layout, names: names)
         case let .npy(xPath, yPath): return try numPy(xPath: xPath, yPath: yPath)
         case .inMemory(let name): throw DataError(name, "was built in memory and cannot be opened again")
         }

@@ -3,25 +3,22 @@ import HDF5
 import Kernels
 
 extension Dataset {
-    /// The inputs `x` of an HDF5 file for `predict`, checked against the model's input as
-    /// training data are (shape, channel axis, NaN/Inf).
-    public static func inputs(path: String, modelInputShape: [Int]) throws -> Tensor {
+    /// The inputs of an HDF5 file for `predict`: one dataset per model input, named as the model
+    /// names it (`names`; `x` stands for a model's only input), each checked against its shape
+    /// (`shapes`) as training data are (shape, channel axis, NaN/Inf), all with one number of
+    /// samples.
+    public static func inputs(path: String, names: [String], shapes: [[Int]]) throws -> [Tensor] {
         if let problem = RegularFile.problem(path) { throw DataError(path, problem) }
         guard File.isHDF5(path) else { throw DataError(path, "is not an HDF5 file") }
-        let x: Tensor
+        let data: Dataset
         do {
             let root = try File.open(path).root
-            guard root.hasDataset("x") else { throw DataError(path, "has no dataset 'x'") }
-            let values = try root.dataset("x").read()
-            x = Tensor(shape: values.shape, data: values.floats())
+            data = try named(root, path: path, names: DataNames(inputs: names, targets: [], outputCount: 0))
         } catch let error as DataError {
             throw error
         } catch {
             throw DataError(path, "cannot be read: \(error)")
         }
-        // Labels play no part in predicting: one placeholder column lets `validated` check x alone.
-        let count = x.shape.first ?? 0
-        let unlabelled = Dataset(x: x, y: Tensor(zeros: [count, 1]), source: .hdf5(path: path))
-        return try unlabelled.validated(modelInputShape: modelInputShape, outputWidth: 1).x
+        return try data.validated(inputShapes: shapes, labels: []).inputs
     }
 }

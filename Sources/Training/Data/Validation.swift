@@ -24,52 +24,75 @@ extension Dataset {
     /// NaN or infinity anywhere. (n, h, w) images are given their one channel where the model
     /// wants (1, h, w) or (h, w, 1). Returns the data as the model will see it.
     public func validated(modelInputShape: [Int], labels: LabelKind) throws -> Dataset {
+        try validated(inputShapes: [modelInputShape], labels: [labels])
+    }
+
+    /// The same for every input (`inputShapes`, the model's input order) and every target
+    /// (`labels`, one per output with a loss), all with the first input's number of samples.
+    /// Messages name the dataset ("x", or the model input's name).
+    public func validated(inputShapes: [[Int]], labels: [LabelKind]) throws -> Dataset {
+        precondition(inputShapes.count == inputs.count && labels.count == targets.count)
         let xName = source.name(of: .x), yName = source.name(of: .y)
-        let labelCount = y.shape.first ?? 0
+        let several = inputs.count > 1 || targets.count > 1
         guard x.rank > 0, count > 0 else { throw DataError(xName, "holds no samples") }
-        guard count == labelCount else {
+        for (k, input) in inputs.enumerated().dropFirst() where input.rank == 0 || input.shape[0] != count {
+            throw DataError(xName, "\(inputNames[k]) has \(input.shape.first ?? 0) samples but \(inputNames[0]) has \(count)")
+        }
+        for (j, target) in targets.enumerated() where target.rank == 0 || target.shape[0] != count {
+            let labelCount = target.shape.first ?? 0
+            if several { throw DataError(yName, "\(targetNames[j]) has \(labelCount) samples but \(inputNames[0]) has \(count)") }
             if xName == yName { throw DataError(xName, "x has \(count) samples but y has \(labelCount)") }
             throw DataError(yName, "has \(labelCount) labels but \(xName) has \(count) samples")
         }
         var result = self
-        if !Self.matches(sampleShape, modelInputShape) {
-            guard let expanded = Self.addingChannel(to: sampleShape, for: modelInputShape) else {
-                throw DataError(xName, "x has samples of shape \(Self.tuple(sampleShape)) but the model expects "
-                    + "\(Self.tuple(modelInputShape))" + Self.layoutHint(sampleShape, modelInputShape))
+        for (k, wanted) in inputShapes.enumerated() {
+            let shape = Array(inputs[k].shape.dropFirst())
+            guard !Self.matches(shape, wanted) else { continue }
+            guard let expanded = Self.addingChannel(to: shape, for: wanted) else {
+                throw DataError(xName, "\(inputNames[k]) has samples of shape \(Self.tuple(shape)) but the model expects "
+                    + "\(Self.tuple(wanted))" + Self.layoutHint(shape, wanted))
             }
-            result.x.shape = [count] + expanded
+            result.inputs[k].shape = [count] + expanded
         }
-        if case .classIndices(let classes) = labels {
-            try Self.checkClassIndices(y, classes: classes, yName)
-            result.y.shape = [count, 1]
-            try Self.checkFinite(x, "x", xName)
-            return result
+        for (j, kind) in labels.enumerated() {
+            let y = targets[j], name = targetNames[j]
+            switch kind {
+            case .classIndices(let classes):
+                try Self.checkClassIndices(y, classes: classes, name, yName)
+                result.targets[j].shape = [count, 1]
+            case .values(let width):
+                try Self.checkShape(y, [width], name, yName)
+            case .valuesOfShape(let shape):
+                try Self.checkShape(y, shape, name, yName)
+            }
         }
-        let outputShape: [Int]
-        switch labels {
-        case .values(let width): outputShape = [width]
-        case .valuesOfShape(let shape): outputShape = shape
-        case .classIndices: return result
+        for (k, input) in inputs.enumerated() { try Self.checkFinite(input, inputNames[k], xName) }
+        for (j, kind) in labels.enumerated() {
+            // Class indices were checked to be whole numbers in range.
+            if case .classIndices = kind { continue }
+            try Self.checkFinite(targets[j], targetNames[j], yName)
         }
-        let wanted = [count] + outputShape
-        guard y.shape == wanted else {
-            let outputWidth = outputShape.last ?? 1
-            let hint = y.rank == 1 && outputWidth > 1 ? " (one-hot labels, one column per output)" : ""
-            throw DataError(yName, "y has shape \(Self.tuple(y.shape)) but the model's output needs \(Self.tuple(wanted))\(hint)")
-        }
-        try Self.checkFinite(x, "x", xName)
-        try Self.checkFinite(y, "y", yName)
         return result
+    }
+
+    /// Labels of the output's whole shape per sample.
+    private static func checkShape(_ y: Tensor, _ outputShape: [Int], _ part: String, _ name: String) throws {
+        let count = y.shape.first ?? 0
+        let wanted = [count] + outputShape
+        guard y.shape != wanted else { return }
+        let outputWidth = outputShape.last ?? 1
+        let hint = y.rank == 1 && outputWidth > 1 ? " (one-hot labels, one column per output)" : ""
+        throw DataError(name, "\(part) has shape \(tuple(y.shape)) but the model's output needs \(tuple(wanted))\(hint)")
     }
 
     /// Labels for sparse_categorical_crossentropy: (n) or (n, 1) integers below `classes`.
     /// TensorFlow fails on an index out of range and truncates a fraction; both are refused.
-    private static func checkClassIndices(_ y: Tensor, classes: Int, _ name: String) throws {
+    private static func checkClassIndices(_ y: Tensor, classes: Int, _ part: String, _ name: String) throws {
         guard y.rank == 1 || (y.rank == 2 && y.shape[1] == 1) else {
-            throw DataError(name, "y has shape \(tuple(y.shape)) but sparse_categorical_crossentropy needs one class index per sample, (\(y.shape.first ?? 0),) or (\(y.shape.first ?? 0), 1)")
+            throw DataError(name, "\(part) has shape \(tuple(y.shape)) but sparse_categorical_crossentropy needs one class index per sample, (\(y.shape.first ?? 0),) or (\(y.shape.first ?? 0), 1)")
         }
         if let i = y.data.firstIndex(where: { !($0 >= 0 && $0 < Float(classes) && $0.rounded() == $0) }) {
-            throw DataError(name, "y holds \(y.data[i]) in sample \(i); sparse_categorical_crossentropy needs class indices 0 to \(classes - 1)")
+            throw DataError(name, "\(part) holds \(y.data[i]) in sample \(i); sparse_categorical_crossentropy needs class indices 0 to \(classes - 1)")
         }
     }
 

@@ -13,8 +13,8 @@ extension Dataset {
         guard fraction > 0, fraction < 1 else {
             throw DataError(name, "validation split \(fraction) is not between 0 and 1")
         }
-        guard count == (y.shape.first ?? 0) else {
-            throw DataError(name, "x has \(count) samples but y has \(y.shape.first ?? 0)")
+        for (array, t) in zip(inputNames + targetNames, inputs + targets) where (t.shape.first ?? 0) != count {
+            throw DataError(name, "\(inputNames[0]) has \(count) samples but \(array) has \(t.shape.first ?? 0)")
         }
         let splitAt = Self.validationSplitIndex(count: count, fraction: fraction)
         guard splitAt > 0, splitAt < count else {

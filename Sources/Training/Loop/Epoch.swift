@@ -13,6 +13,10 @@ public struct EpochResult: Sendable {
     public var firstNonFiniteBatch: Int?
     /// Per-epoch training signals for history.csv (gradient norm, saturation; see BatchSignals).
     public var signals: [String: Double] = [:]
+    /// A model with several outputs: for each output with a loss (`ModelLoss.targetOutputs`), its
+    /// epoch loss before its weight (averaged as `loss` is) and its accuracy.
+    public var outputLosses: [Double] = []
+    public var outputAccuracies: [Double] = []
 }
 
 /// Progress after each batch, for a Keras-like progress bar.
@@ -52,8 +56,10 @@ extension Trainer {
         // A batch larger than the data is the whole data (as in Keras); 2^63 - 1 overflowed below.
         let batchSize = min(batchSize, max(order.count, 1))
         let batches = (order.count + batchSize - 1) / batchSize
-        var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(order.count, 1)))
+        var tensors = data.makeBatch(batchSize: min(batchSize, max(order.count, 1)))
         var lossSum = 0.0, lossWeights = 0.0, samples = 0, correct = 0
+        var outputSums = [Double](repeating: 0, count: data.targets.count)
+        var outputCorrect = [Int](repeating: 0, count: data.targets.count)
         var firstNonFinite: Int?
         var interrupted = false
         var signals = BatchSignals()
@@ -65,15 +71,19 @@ extension Trainer {
             if shouldStop() { interrupted = true; break }
             if skip(batch + 1) { continue }
             let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-            data.batch(indices: indices, x: &bx, y: &by)
+            data.batch(indices: indices, into: &tensors)
             let measure = batch % measureEvery == 0
             if measure { signals.beforeStep(network) }
-            let result = try step(x: bx, y: by)
+            let result = try step(tensors)
             signals.record(network, optimizer: optimizer, measureUpdates: measure)
             lossSum += Double(result.loss) * result.reportWeight
             lossWeights += result.reportWeight
             samples += result.count
             correct += result.correct
+            for (j, value) in result.outputLosses.enumerated() {
+                outputSums[j] += Double(value) * result.reportWeight
+                outputCorrect[j] += result.outputCorrect[j]
+            }
             if let observe, let values = signals.last {
                 observe(BatchReport(batch: batch + 1, indices: Array(indices), loss: Double(result.loss), signals: values))
             }
@@ -83,9 +93,14 @@ extension Trainer {
                 if stopOnNonFinite { interrupted = batch + 1 < batches; break }
             }
         }
-        return EpochResult(loss: samples > 0 ? lossSum / lossWeights : .nan,
-                           accuracy: samples > 0 ? Double(correct) / Double(samples) : .nan,
-                           batches: batches, samples: samples, interrupted: interrupted,
-                           firstNonFiniteBatch: firstNonFinite, signals: signals.values)
+        var result = EpochResult(loss: samples > 0 ? lossSum / lossWeights : .nan,
+                                 accuracy: samples > 0 ? Double(correct) / Double(samples) : .nan,
+                                 batches: batches, samples: samples, interrupted: interrupted,
+                                 firstNonFiniteBatch: firstNonFinite, signals: signals.values)
+        if case .perOutput = losses {
+            result.outputLosses = outputSums.map { samples > 0 ? $0 / lossWeights : .nan }
+            result.outputAccuracies = outputCorrect.map { samples > 0 ? Double($0) / Double(samples) : .nan }
+        }
+        return result
     }
 }

@@ -6,20 +6,46 @@ import Network
 public final class Trainer {
     public let network: Network
     public var optimizer: Optimizer
-    public var loss: Loss
+    /// The compiled loss: the one output's, or one entry per output of a model with several.
+    public var losses: ModelLoss
     public var semantics: LossSemantics
 
-    public init(network: Network, optimizer: Optimizer, loss: Loss, semantics: LossSemantics) {
+    public convenience init(network: Network, optimizer: Optimizer, loss: Loss, semantics: LossSemantics) {
+        self.init(network: network, optimizer: optimizer, losses: .single(loss), semantics: semantics)
+    }
+
+    public init(network: Network, optimizer: Optimizer, losses: ModelLoss, semantics: LossSemantics) {
         self.network = network
         self.optimizer = optimizer
-        self.loss = loss
+        self.losses = losses
         self.semantics = semantics
         network.activityPenaltyPerSample = semantics != .keras22
     }
 
-    /// What the loss sees of the output: softmax/sigmoid (whose logits tf.keras uses) or not.
-    var outputActivation: OutputActivation {
-        network.outputActivation.map { OutputActivation(kerasName: $0.rawValue) } ?? .other
+    /// The loss of a model with one output (`losses` is `.single`).
+    public var loss: Loss {
+        get {
+            guard case .single(let loss) = losses else { preconditionFailure("the model has a loss per output") }
+            return loss
+        }
+        set { losses = .single(newValue) }
+    }
+
+    /// What the loss of output `k` sees of it: softmax/sigmoid (whose logits tf.keras uses) or not.
+    func outputActivation(_ k: Int) -> OutputActivation {
+        network.outputActivation(k).map { OutputActivation(kerasName: $0.rawValue) } ?? .other
+    }
+
+    var outputActivation: OutputActivation { outputActivation(0) }
+
+    /// One training step on a batch of every input and target: `step(x:y:)` for a model with one
+    /// input and one output, `stepOutputs` otherwise.
+    @discardableResult
+    public func step(_ batch: BatchTensors) throws -> BatchResult {
+        if network.inputCount == 1, case .single = losses, batch.targets.count == 1 {
+            return try step(x: batch.inputs[0], y: batch.targets[0])
+        }
+        return try stepOutputs(batch)
     }
 
     /// One training step on a batch; returns the batch's mean loss and how many of its samples
@@ -39,33 +65,19 @@ public final class Trainer {
         case .output(let g): try network.backward(g, withRespectTo: .output)
         case .logits(let g): try network.backward(g, withRespectTo: .logits)
         }
-        network.addWeightRegularizationGradients()
-        // Only Keras's `trainable_weights` reach the optimizer; constraints project them after
-        // the update (`apply_grad_to_update_var` in tf_keras/src/optimizers/optimizer.py,
-        // `BaseOptimizer.apply` in keras/src/optimizers/base_optimizer.py, `get_updates` in
-        // Keras 2.2.4's optimizers.py).
-        try optimizer.step(parameters: network.trainableVariables)
-        network.applyConstraints()
+        try finishStep()
         return result
     }
 
-    /// Loss and accuracy without training (dropout off), batch by batch as Keras's `evaluate`.
-    public func evaluate(_ data: Dataset, batchSize: Int) throws -> (loss: Double, accuracy: Double) {
-        var (bx, by) = data.makeBatchTensors(batchSize: min(batchSize, max(data.count, 1)))
-        var total = 0.0, weights = 0.0, correct = 0
-        for start in stride(from: 0, to: data.count, by: batchSize) {
-            let end = min(start + batchSize, data.count)
-            data.batch(indices: start..<end, x: &bx, y: &by)
-            let output = try network.forward(bx, training: false)
-            let evaluation = loss.evaluate(output: output, logits: network.outputLogits, activation: outputActivation,
-                                           labels: by, semantics: semantics)
-            let penalty = network.hasRegularization ? network.regularizationPenalty() : 0
-            let weight = reportWeight(batch: end - start)
-            total += Double(evaluation.mean + penalty) * weight
-            weights += weight
-            correct += Accuracy.correct(output: output, labels: by)
-        }
-        return (weights > 0 ? total / weights : .nan, Double(correct) / Double(max(data.count, 1)))
+    /// The rest of a step once the loss's gradient is in: the regularizers' gradients, then the
+    /// update. Only Keras's `trainable_weights` reach the optimizer; constraints project them
+    /// after the update (`apply_grad_to_update_var` in tf_keras/src/optimizers/optimizer.py,
+    /// `BaseOptimizer.apply` in keras/src/optimizers/base_optimizer.py, `get_updates` in Keras
+    /// 2.2.4's optimizers.py).
+    func finishStep() throws {
+        network.addWeightRegularizationGradients()
+        try optimizer.step(parameters: network.trainableVariables)
+        network.applyConstraints()
     }
 
     /// The weight Keras's loss `Mean` gives a batch of `batch` samples: its size; with reduction
@@ -73,37 +85,33 @@ public final class Trainer {
     /// batch's mean counts `batch * batch` (Keras 3: plain per-sample mean). See LossReduction.
     func reportWeight(batch: Int) -> Double {
         let n = Double(batch)
-        guard loss.reduction == .none else { return n }
+        guard losses.reducesNone else { return n }
         switch semantics {
         case .keras22, .tfKeras: return n * n
         case .keras3, .keras3TensorFlow: return n
         }
     }
 
-    /// The model's outputs for `x`, in batches.
+    /// The outputs of a model with one input and one output for `x`, in batches.
     public func predict(_ x: Tensor, batchSize: Int) throws -> Tensor {
-        precondition(batchSize > 0)
-        let count = x.shape.first ?? 0
-        let batchSize = min(batchSize, max(count, 1))
-        let width = x.shape.dropFirst().reduce(1, *)
-        var out: [Float] = []
-        out.reserveCapacity(count * network.outputShape.reduce(1, *))
-        for start in stride(from: 0, to: count, by: batchSize) {
-            let end = min(start + batchSize, count)
-            let batch = Tensor(shape: [end - start] + x.shape.dropFirst(), data: Array(x.data[(start * width)..<(end * width)]))
-            out += try network.forward(batch, training: false).data
-        }
-        return Tensor(shape: [count] + network.outputShape, data: out)
+        try predict(inputs: [x], batchSize: batchSize)[0]
     }
 }
 
 public struct BatchResult: Sendable {
+    /// The total: every output's weighted loss, plus the regularization penalties.
     public var loss: Float
+    /// The one loss's per-sample values; empty for a model with several outputs.
     public var perSample: [Float]
+    /// Samples the (first) output got right.
     public var correct: Int
     public var count: Int
     /// The batch's weight in the epoch's mean loss (its size, but see `Trainer.reportWeight`).
     public var reportWeight: Double
+    /// A model with several outputs: each output with a loss (`ModelLoss.targetOutputs`), its
+    /// loss before its weight and the samples it got right.
+    public var outputLosses: [Float] = []
+    public var outputCorrect: [Int] = []
 
     public init(loss: Float, perSample: [Float], correct: Int, count: Int, reportWeight: Double? = nil) {
         self.loss = loss

@@ -35,9 +35,12 @@ struct RowView {
         let reported = (reduction == .sum ? 1 : mean) * weight
         let minimised = (reduction == .sumOverBatchSize ? mean : 1) * weight
         let perSample = Tensor(shape: Array(shape.dropLast()), data: partial.losses.map { Float($0) })
-        let value = Float(partial.losses.reduce(0, +) * reported)
+        let total = partial.losses.reduce(0, +)
+        let value = Float(total * reported)
+        let unweighted = Float(total * (reduction == .sum ? 1 : mean))
         let gradient = Tensor(shape: shape, data: partial.gradient.map { Float($0 * minimised) })
-        return LossEvaluation(perSample: perSample, mean: value, gradient: asLogits ? .logits(gradient) : .output(gradient))
+        return LossEvaluation(perSample: perSample, mean: value, unweighted: unweighted,
+                              gradient: asLogits ? .logits(gradient) : .output(gradient))
     }
 }
 

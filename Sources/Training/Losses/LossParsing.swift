@@ -4,10 +4,13 @@ import KerasFile
 /// What a file's `training_config` says about the loss, every key read or refused (issue 12).
 public struct TrainingLossConfig: Sendable {
     /// The loss with its options and the `loss_weights` weight; nil when the file names no loss
-    /// or its loss entry is refused.
+    /// or its loss entry is refused, and for a model with several outputs (`outputs`).
     public var loss: Loss?
     /// The single output's `loss_weights` (1 when unset); applies to a `--loss` given instead.
     public var weight: Double
+    /// A model with several outputs: each output with its weight and its loss (nil: none, or the
+    /// loss entry is refused); nil for a single output.
+    public var outputs: [OutputLoss]?
     /// Refusals of the loss entry itself: its name or class, its config keys.
     public var lossRefusals: [ConfigRefusal]
     /// Refusals of the other keys: loss_weights, sample_weight_mode, keys Relapse does not know.
@@ -17,6 +20,13 @@ public struct TrainingLossConfig: Sendable {
 
     /// Everything refused, in the file's order of concern: the loss, then the rest.
     public var refusals: [ConfigRefusal] { lossRefusals + otherRefusals }
+
+    /// The loss to train with: nil when the file names none for any output or refuses it.
+    public var modelLoss: ModelLoss? {
+        guard lossRefusals.isEmpty else { return nil }
+        guard let outputs else { return loss.map(ModelLoss.single) }
+        return outputs.contains { $0.loss != nil } ? .perOutput(outputs) : nil
+    }
 }
 
 /// A `--loss` value Relapse cannot use.
@@ -29,6 +39,18 @@ extension Loss {
     /// Keras 2.2, tf-keras 2.x or Keras 3 (legacy h5) wrote it. Never throws: callers training
     /// check `refusals`; `inspect` lists them with `notes`.
     public static func parse(trainingConfig json: JSONValue) -> TrainingLossConfig {
+        parse(trainingConfig: json, outputs: nil)
+    }
+
+    /// The same for `model`, whose outputs name the entries of a per-output `loss` and
+    /// `loss_weights`, read by the rules of the Keras `generation` that wrote the file
+    /// (`OutputLossParser`); a model with one output reads as `parse(trainingConfig:)`.
+    public static func parse(trainingConfig json: JSONValue, model: ModelDefinition, generation: KerasGeneration) -> TrainingLossConfig {
+        guard model.outputs.count > 1 else { return parse(trainingConfig: json) }
+        return parse(trainingConfig: json, outputs: OutputLossParser(model: model, generation: generation))
+    }
+
+    private static func parse(trainingConfig json: JSONValue, outputs: OutputLossParser?) -> TrainingLossConfig {
         var keys = ConfigKeys(json, scope: "training_config")
         // Read by Optimizer(trainingConfig:), which refuses what it does not implement.
         keys.accept("optimizer_config")
@@ -37,6 +59,26 @@ extension Loss {
         // which formulas: accepted at any value.
         keys.accept("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
         var other: [ConfigRefusal] = []
+        if let outputs {
+            let lossEntry = keys.take("loss")
+            let (weights, weightRefusals) = outputs.weights(keys.take("loss_weights"), loss: lossEntry)
+            other += weightRefusals
+            if let refusal = keys.require("sample_weight_mode", in: []) { other.append(refusal) }
+            let notes = metricNotes(metrics: keys.take("metrics"), weighted: keys.take("weighted_metrics"),
+                                    accuracy: outputs.accuracyNames)
+            var (losses, lossRefusals) = outputs.losses(lossEntry)
+            if lossRefusals.isEmpty, lossEntry.map({ !$0.isNull }) ?? false, losses.allSatisfy({ $0 == nil }) {
+                lossRefusals.append(ConfigRefusal(scope: "training_config", key: "loss", value: lossEntry!,
+                                                  reason: "names no loss for any output"))
+            }
+            if !lossRefusals.isEmpty { losses = losses.map { _ in nil } }
+            other += keys.leftovers()
+            let entries = outputs.names.indices.map {
+                OutputLoss(name: outputs.names[$0], historyName: outputs.historyNames[$0], loss: losses[$0], weight: weights[$0])
+            }
+            return TrainingLossConfig(loss: nil, weight: 1, outputs: entries, lossRefusals: lossRefusals,
+                                      otherRefusals: other, notes: notes)
+        }
         let (weight, weightRefusal) = lossWeight(keys.take("loss_weights"))
         if let weightRefusal { other.append(weightRefusal) }
         // Keras 2.2's per-timestep weighting; Relapse has no sample weights at all.
@@ -45,7 +87,7 @@ extension Loss {
         var (loss, lossRefusals) = parseEntry(keys.take("loss"), scope: "loss", container: "training_config")
         other += keys.leftovers()
         loss?.weight = weight
-        return TrainingLossConfig(loss: lossRefusals.isEmpty ? loss : nil, weight: weight,
+        return TrainingLossConfig(loss: lossRefusals.isEmpty ? loss : nil, weight: weight, outputs: nil,
                                   lossRefusals: lossRefusals, otherRefusals: other, notes: notes)
     }
 
@@ -78,7 +120,7 @@ extension Loss {
     static func parseEntry(_ value: JSONValue?, scope: String, container: String) -> (Loss?, [ConfigRefusal]) {
         guard let value, !value.isNull else { return (nil, []) }
         let outputs = ConfigRefusal(scope: container, key: "loss", value: value,
-                                    reason: "is not supported (a loss for each of several outputs; Relapse trains one output)")
+                                    reason: "is not supported (a loss for each of several outputs; the model has one)")
         if let name = value.stringValue {
             guard let function = LossFunction(kerasName: name) else {
                 return (nil, [ConfigRefusal(scope: container, key: "loss", value: value,
@@ -223,10 +265,10 @@ extension Loss {
     /// Metrics do not change training. Relapse computes Keras's `accuracy` and no other; without
     /// sample weights the weighted metrics equal the plain ones. Anything else is said, not
     /// skipped silently.
-    private static func metricNotes(metrics: JSONValue?, weighted: JSONValue?) -> [String] {
+    private static func metricNotes(metrics: JSONValue?, weighted: JSONValue?, accuracy: Set<String> = []) -> [String] {
         var notes: [String] = []
         for (key, value) in [("metrics", metrics), ("weighted_metrics", weighted)] {
-            let others = metricNames(value).filter { !["accuracy", "acc"].contains($0) }
+            let others = metricNames(value).filter { !["accuracy", "acc"].contains($0) && !accuracy.contains($0) }
             if !others.isEmpty {
                 notes.append("training_config \(key) \(others.joined(separator: ", ")) not computed (Relapse reports loss and accuracy)")
             }

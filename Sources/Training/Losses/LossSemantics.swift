@@ -45,6 +45,10 @@ public struct LossEvaluation: Equatable, Sendable {
     /// The batch's loss as Keras's `fit` reports and minimises it: the loss's reduction of
     /// `perSample` (the mean for `sum_over_batch_size`, the sum for `sum`) times the loss weight.
     public var mean: Float
+    /// `mean` before the loss weight: what Keras's history records per output of a model with
+    /// several (`<name>_loss`, the unweighted value in `LossesContainer.__call__` of
+    /// tf_keras/src/engine/compile_utils.py and `CompileLoss.call` of Keras 3's).
+    public var unweighted: Float
     public var gradient: LossGradient
 }
 

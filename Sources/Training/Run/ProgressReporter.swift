@@ -39,7 +39,7 @@ public final class ConsoleReporter: ProgressReporter {
 
     public func epochFinished(_ row: HistoryRow, seconds: Double, checkpoint: String?) {
         // Keras's line: loss and metrics. The diagnostic signals would crowd it; history.csv has them.
-        let metrics = row.values.keys.filter(Self.shown.contains).sorted { order($0) < order($1) }
+        let metrics = row.values.keys.filter(Self.isShown).sorted { order($0) < order($1) }
             .map { "\($0): \(String(format: "%.4f", row.values[$0]!))" }.joined(separator: " - ")
         let saved = checkpoint.map { " - saved \($0)" } ?? ""
         if interactive {
@@ -56,9 +56,19 @@ public final class ConsoleReporter: ProgressReporter {
 
     static let shown: Set<String> = ["loss", "accuracy", "val_loss", "val_accuracy"]
 
-    /// Loss first, then accuracy, validation after training, as Keras prints.
+    /// Keras's own values, and (a model with several outputs) the per-output losses and
+    /// accuracies (`<name>_loss`, `val_<name>_accuracy`, ...) beside them, as Keras's progress
+    /// bar shows them; `chance_loss` is one of Relapse's signals.
+    static func isShown(_ key: String) -> Bool {
+        shown.contains(key) || (key != "chance_loss" && (key.hasSuffix("_loss") || key.hasSuffix("_accuracy")))
+    }
+
+    /// As Keras prints them: the loss, the per-output losses, then the accuracies; validation
+    /// after training in the same order.
     private func order(_ key: String) -> String {
-        let rank = ["loss": "0", "accuracy": "1", "val_loss": "2", "val_accuracy": "3"][key] ?? "4"
-        return rank + key
+        let validation = key.hasPrefix("val_")
+        let name = validation ? String(key.dropFirst(4)) : key
+        let rank = name == "loss" ? 0 : name.hasSuffix("_loss") ? 1 : 2
+        return String(rank + (validation ? 3 : 0)) + key
     }
 }

@@ -50,10 +50,10 @@ public enum RunSetup {
         }
         var optimizer = try withFile(modelPath) { try makeOptimizer(template, network: network, options: options, note: note) }
         try withFile(modelPath) { try apply(options.hyperparameters, to: &optimizer) }
-        let loss = try withFile(modelPath) { try lossFor(template, options: options, network: network) }
+        let losses = try withFile(modelPath) { try lossFor(template, options: options, network: network) }
         let semantics = options.lossSemantics ?? LossSemantics(producer: template.producer, backend: template.backend)
         let (training, validation) = try loadData(options.data ?? TrainingOptions.defaultData, options: options,
-                                                  recordedSplit: nil, recordedValidation: nil, network: network, loss: loss)
+                                                  recordedSplit: nil, recordedValidation: nil, network: network, losses: losses)
         let state = RunState(
             epoch: options.initialEpoch ?? 0, globalStep: 0,
             shuffleGenerator: SeededGenerator(seed: seed).hexState,
@@ -62,12 +62,12 @@ public enum RunSetup {
             validation: RunState.Validation(split: options.validationSplit,
                                             data: options.validationData?.withAbsolutePaths.dictionary),
             batchSize: options.batchSize ?? TrainingOptions.defaultBatchSize, shuffle: options.shuffle ?? true,
-            loss: loss, lossSemantics: semantics.rawValue,
+            loss: losses, lossSemantics: semantics.rawValue,
             bestMonitor: validation == nil ? "loss" : "val_loss", bestValue: nil, bestEpoch: nil,
             history: [], changes: [],
             skipBatches: options.skipBatches.map { [[$0.lowerBound, $0.upperBound]] },
             convolution: options.convolution == .direct ? ConvolutionChoice.direct.rawValue : nil)
-        let trainer = Trainer(network: network, optimizer: optimizer, loss: loss, semantics: semantics)
+        let trainer = Trainer(network: network, optimizer: optimizer, losses: losses, semantics: semantics)
         return try withFile(modelPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
@@ -106,11 +106,11 @@ public enum RunSetup {
             if before != value.json { changes.append("\(key) \(before.map { $0.serialized() } ?? "unset") -> \(value.json.serialized())") }
         }
         if let text = options.loss {
-            var loss = try withFile(checkpointPath) { try checked(Loss(commandLine: text), for: network) }
-            loss.weight = state.loss.weight
-            if loss != state.loss {
-                changes.append("loss \(state.loss) -> \(loss)")
-                state.loss = loss
+            // One loss for every output, each keeping its weight (`compile(loss=...)`'s broadcast).
+            let losses = try withFile(checkpointPath) { try checked(state.loss.replacingEveryLoss(with: Loss(commandLine: text)), for: network) }
+            if losses != state.loss {
+                changes.append("loss \(state.loss) -> \(losses)")
+                state.loss = losses
             }
         }
         if let semantics = options.lossSemantics, semantics.rawValue != state.lossSemantics {
@@ -132,7 +132,7 @@ public enum RunSetup {
         let recordedValidation = try withFile(checkpointPath) { try state.validation.data.map { try DataSourceDescription(dictionary: $0) } }
         let (training, validation) = try loadData(options.data ?? recordedSource, options: options,
                                                   recordedSplit: state.validation.split,
-                                                  recordedValidation: recordedValidation, network: network, loss: state.loss)
+                                                  recordedValidation: recordedValidation, network: network, losses: state.loss)
         if training.fingerprint != state.dataFingerprint {
             note("warning: the training data differ from the checkpoint's (fingerprint \(training.fingerprint), recorded \(state.dataFingerprint))")
             state.data = training.source.withAbsolutePaths.dictionary
@@ -141,7 +141,8 @@ public enum RunSetup {
         guard let semantics = LossSemantics(rawValue: state.lossSemantics) else {
             throw KerasFileError(checkpointPath, "records unknown loss semantics '\(state.lossSemantics)'")
         }
-        let trainer = Trainer(network: network, optimizer: optimizer, loss: state.loss, semantics: semantics)
+        let trainer = Trainer(network: network, optimizer: optimizer, losses: try withFile(checkpointPath) { try checked(state.loss, for: network) },
+                              semantics: semantics)
         return try withFile(checkpointPath) { try TrainingRun(template: template, trainer: trainer, state: state, training: training, validation: validation) }
     }
 
@@ -176,23 +177,65 @@ public enum RunSetup {
         for (key, value) in settings { try optimizer.set(key, value) }
     }
 
-    /// The file's loss (every training_config key read or refused), or `--loss` with the file's
-    /// loss weight. The training_config keys around the loss are refused either way.
-    static func lossFor(_ model: KerasModel, options: TrainingOptions, network: Network) throws -> Loss {
-        let recorded = model.trainingConfig.map { Loss.parse(trainingConfig: $0.json) }
-        var loss: Loss
+    /// The file's loss (every training_config key read or refused, a model with several outputs
+    /// by the rules of the Keras that wrote it), or `--loss` for every output with the file's
+    /// loss weights. The training_config keys around the loss are refused either way.
+    static func lossFor(_ model: KerasModel, options: TrainingOptions, network: Network) throws -> ModelLoss {
+        let recorded = model.trainingConfig.map {
+            Loss.parse(trainingConfig: $0.json, model: network.definition, generation: model.producer.generation)
+        }
+        let losses: ModelLoss
         if let text = options.loss {
             try ConfigRefusals(recorded?.otherRefusals ?? []).check()
-            loss = try Loss(commandLine: text)
-            loss.weight = recorded?.weight ?? 1
+            let loss = try Loss(commandLine: text)
+            if let outputs = recorded?.outputs {
+                losses = ModelLoss.perOutput(outputs).replacingEveryLoss(with: loss)
+            } else if network.outputCount > 1 {
+                let definition = network.definition
+                let history = definition.historyOutputNames(generation: model.producer.generation)
+                losses = .perOutput(definition.outputNames.indices.map {
+                    OutputLoss(name: definition.outputNames[$0], historyName: history[$0], loss: loss)
+                })
+            } else {
+                var weighted = loss
+                weighted.weight = recorded?.weight ?? 1
+                losses = .single(weighted)
+            }
         } else {
             try ConfigRefusals(recorded?.refusals ?? []).check()
-            guard let fileLoss = recorded?.loss else {
+            guard let fileLoss = recorded?.modelLoss else {
                 throw LossError(description: "has no training_config naming a loss; give --loss")
             }
-            loss = fileLoss
+            losses = fileLoss
         }
-        return try checked(loss, for: network)
+        return try checked(losses, for: network)
+    }
+
+    /// What a loss's settings mean for this network (`checked(_: Loss, for:)` for each output's),
+    /// and, for several outputs, reduction `none` beside another output's loss: Keras adds a
+    /// per-sample vector to the other losses' means (and tf-keras's and Keras 3's epoch means
+    /// weigh it differently), which is refused.
+    static func checked(_ losses: ModelLoss, for network: Network) throws -> ModelLoss {
+        switch losses {
+        case .single(let loss):
+            guard network.outputCount == 1 else {
+                throw RunSetupError("records one loss for a model with \(network.outputCount) outputs")
+            }
+            return .single(try checked(loss, for: network))
+        case .perOutput(let outputs):
+            guard outputs.count == network.outputCount, outputs.count > 1 else {
+                throw RunSetupError("records losses for \(outputs.count) outputs; the model has \(network.outputCount)")
+            }
+            let withLoss = outputs.filter { $0.loss != nil }.count
+            return .perOutput(try outputs.enumerated().map { k, output in
+                guard let loss = output.loss else { return output }
+                if loss.reduction == .none, withLoss > 1 {
+                    throw ConfigRefusals([ConfigRefusal(scope: "loss '\(output.name)'", key: "reduction", value: .string("none"),
+                                                        reason: "is not supported beside the losses of other outputs")])
+                }
+                return output.with(loss: try checked(loss, outputShape: network.outputShapes[k], for: network))
+            })
+        }
     }
 
     /// What a loss's settings mean for this network: its axis against the output's rank, and
@@ -200,27 +243,42 @@ public enum RunSetup {
     /// per-sample loss, scaling its gradient by the batch size in tf-keras and failing to sum
     /// mismatched shapes in Keras 3), which is refused.
     static func checked(_ loss: Loss, for network: Network) throws -> Loss {
+        try checked(loss, outputShape: network.outputShape, for: network)
+    }
+
+    private static func checked(_ loss: Loss, outputShape: [Int], for network: Network) throws -> Loss {
         if loss.reduction == .none, network.hasRegularization {
             throw ConfigRefusals([ConfigRefusal(scope: "loss", key: "reduction", value: .string("none"),
                                                 reason: "is not supported together with regularizers")])
         }
-        return try loss.resolvingAxis(outputRank: network.outputShape.count + 1)
+        return try loss.resolvingAxis(outputRank: outputShape.count + 1)
+    }
+
+    /// What the model reads from a data file: a dataset per input, one per output with a loss.
+    static func dataNames(_ network: Network, losses: ModelLoss) -> DataNames {
+        let definition = network.definition
+        return DataNames(inputs: definition.inputNames, targets: losses.targetOutputs.map { definition.outputNames[$0] },
+                         outputCount: network.outputCount)
     }
 
     static func loadData(_ source: DataSourceDescription, options: TrainingOptions, recordedSplit: Double?,
-                         recordedValidation: DataSourceDescription?, network: Network, loss: Loss) throws -> (Dataset, Dataset?) {
+                         recordedValidation: DataSourceDescription?, network: Network, losses: ModelLoss) throws -> (Dataset, Dataset?) {
         let layout = ImageLayout.forSingleChannel(inputShape: network.inputShape) ?? .nchw
-        let outputWidth = network.outputShape.last ?? 1
-        if loss.takesClassIndices, network.outputShape.count > 1 {
-            throw KerasFileError(source.name(of: .y), "sparse class indices for an output of shape \(Dataset.tuple(network.outputShape)) per sample are not supported (one index per sample only); use one-hot labels of that shape with categorical_crossentropy")
+        let names = dataNames(network, losses: losses)
+        let labels: [LabelKind] = try losses.targetOutputs.map { k in
+            let loss = losses.outputs[k].loss!, shape = network.outputShapes[k]
+            if loss.takesClassIndices, shape.count > 1 {
+                let output = network.outputCount == 1 ? "an output" : "output '\(network.definition.outputNames[k])'"
+                throw KerasFileError(source.name(of: .y), "sparse class indices for \(output) of shape \(Dataset.tuple(shape)) per sample are not supported (one index per sample only); use one-hot labels of that shape with categorical_crossentropy")
+            }
+            // Labels of the output's whole shape: a (1, 36) output needs (n, 1, 36) labels, and
+            // the loss is averaged over every position, as in Keras.
+            return loss.takesClassIndices ? .classIndices(classes: shape.last ?? 1) : .valuesOfShape(shape)
         }
-        // Labels of the output's whole shape: a (1, 36) output needs (n, 1, 36) labels, and
-        // the loss is averaged over every position, as in Keras.
-        let labels: LabelKind = loss.takesClassIndices ? .classIndices(classes: outputWidth) : .valuesOfShape(network.outputShape)
-        let all = try Dataset.open(source, layout: layout).validated(modelInputShape: network.inputShape, labels: labels)
+        let all = try Dataset.open(source, layout: layout, names: names).validated(inputShapes: network.inputShapes, labels: labels)
         if let validationSource = options.validationData ?? (options.validationSplit == nil ? recordedValidation : nil) {
-            let validation = try Dataset.open(validationSource, layout: layout)
-                .validated(modelInputShape: network.inputShape, labels: labels)
+            let validation = try Dataset.open(validationSource, layout: layout, names: names)
+                .validated(inputShapes: network.inputShapes, labels: labels)
             return (all, validation)
         }
         if let split = options.validationSplit ?? recordedSplit, split > 0 {

@@ -21,8 +21,9 @@ public struct RunState: Codable, Equatable, Sendable {
     public var validation: Validation
     public var batchSize: Int
     public var shuffle: Bool
-    /// The loss with its options and weight (older checkpoints: just its name, read as defaults).
-    public var loss: Loss
+    /// The loss with its options and weight (older checkpoints: just its name, read as defaults),
+    /// or each output's for a model with several (`ModelLoss`'s coding).
+    public var loss: ModelLoss
     public var lossSemantics: String
     /// The quantity `best.h5` tracks ("val_loss", else "loss") and its best value so far.
     public var bestMonitor: String

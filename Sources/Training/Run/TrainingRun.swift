@@ -17,13 +17,13 @@ public final class TrainingRun {
     public var checkpointFormat: ModelFileFormat
     /// The first samples of the training data (up to 256, in data order): the fixed batch whose
     /// ReLU outputs give `dead_fraction/<layer>` each epoch.
-    lazy var referenceBatch: Tensor? = {
+    lazy var referenceBatch: [Tensor]? = {
         guard training.count > 0, !trainer.network.reluOutputs.isEmpty else { return nil }
-        return training.batch(indices: 0..<min(256, training.count)).x
+        return training.batchTensors(indices: 0..<min(256, training.count)).inputs
     }()
     /// `chance_loss` in history.csv: a constant predictor's loss on the training data.
-    lazy var chanceLoss: Double? = ChanceLoss.of(trainer.loss, semantics: trainer.semantics, labels: training.y,
-                                                 outputWidth: trainer.network.outputShape.last ?? 1)
+    lazy var chanceLoss: Double? = ChanceLoss.of(trainer.losses, semantics: trainer.semantics, targets: training.targets,
+                                                 outputWidths: trainer.losses.targetOutputs.map { trainer.network.outputShapes[$0].last ?? 1 })
 
     public init(template: KerasModel, trainer: Trainer, state: RunState, training: Dataset, validation: Dataset?) throws {
         self.template = template
@@ -105,13 +105,16 @@ public final class TrainingRun {
                 }
                 break
             }
-            var values = ["loss": result.loss, "accuracy": result.accuracy]
+            var values = trainer.losses.historyValues(loss: result.loss, accuracy: result.accuracy, outputLosses: result.outputLosses,
+                                                      outputAccuracies: result.outputAccuracies, semantics: trainer.semantics)
             values.merge(result.signals.merging(try trainer.epochEndSignals(reference: referenceBatch)) { a, _ in a }) { a, _ in a }
             if let chanceLoss { values["chance_loss"] = chanceLoss }
             if let validation {
-                let evaluated = try trainer.evaluate(validation, batchSize: state.batchSize)
-                values["val_loss"] = evaluated.loss
-                values["val_accuracy"] = evaluated.accuracy
+                let evaluated = try trainer.evaluation(validation, batchSize: state.batchSize)
+                let validationValues = trainer.losses.historyValues(loss: evaluated.loss, accuracy: evaluated.accuracy,
+                                                                    outputLosses: evaluated.outputLosses,
+                                                                    outputAccuracies: evaluated.outputAccuracies, semantics: trainer.semantics)
+                for (key, value) in validationValues { values["val_" + key] = value }
             }
             let row = HistoryRow(epoch: epoch, values: values)
             state.epoch = epoch

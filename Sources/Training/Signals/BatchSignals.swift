@@ -24,7 +24,7 @@ public struct BatchSignalValues: Sendable, Equatable {
 /// What `history.csv` records per epoch beside the loss, gathered batch by batch: the raw
 /// gradients' global and per-layer L2 norms (before any clipnorm), each layer's update-to-weight
 /// ratio, Adam's update RMS (StableAdamW), and how many samples sit on the loss's probability
-/// clip. Every sum is taken in a fixed order, so the values are the same whatever the core
+/// clip (over every softmax or sigmoid output). Every sum is taken in a fixed order, so the values are the same whatever the core
 /// count (they are part of the bit-identical history).
 struct BatchSignals {
     private var gradientNormSum = 0.0
@@ -121,18 +121,20 @@ struct BatchSignals {
         }
         last = BatchSignalValues(gradNorm: norm, layerGradNorms: layerSquares.map { ($0.0, $0.1.squareRoot()) },
                                  updateRatios: ratios, adamUpdateRMS: rms)
-        // Only a softmax or sigmoid output is a probability that the cross-entropies clip.
-        guard network.outputActivation != nil else { return }
-        measuresSaturation = true
-        let output = network.lastOutput
-        let width = max(output.shape.last ?? 1, 1)
-        let rows = output.count / width
-        output.withPointer { p in
-            for r in 0..<rows where Saturation.isSaturated(UnsafeBufferPointer(start: p + r * width, count: width)) {
-                saturated += 1
+        // Only a softmax or sigmoid output is a probability that the cross-entropies clip; every
+        // such output's rows count.
+        for k in 0..<network.outputCount where network.outputActivation(k) != nil {
+            measuresSaturation = true
+            let output = network.lastOutput(k)
+            let width = max(output.shape.last ?? 1, 1)
+            let rows = output.count / width
+            output.withPointer { p in
+                for r in 0..<rows where Saturation.isSaturated(UnsafeBufferPointer(start: p + r * width, count: width)) {
+                    saturated += 1
+                }
             }
+            samples += rows
         }
-        samples += rows
     }
 
     /// Sums of (after - before)^2 and before^2, in Double, in fixed pieces over the cores.

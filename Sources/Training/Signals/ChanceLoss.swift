@@ -5,6 +5,20 @@ import Kernels
 /// probability output. `history.csv`'s `chance_loss`, for the chance-plateau rule; nil where a
 /// constant prediction is not a probability the loss reads (from_logits, reduction sum).
 public enum ChanceLoss {
+    /// The same for a compiled loss: a model with several outputs sums its outputs' chance losses
+    /// (each weighted, as their losses are); nil where any is nil. `targets` and `outputWidths`
+    /// follow `losses.targetOutputs`.
+    public static func of(_ losses: ModelLoss, semantics: LossSemantics, targets: [Tensor], outputWidths: [Int]) -> Double? {
+        let entries = losses.targetOutputs.map { losses.outputs[$0].loss! }
+        guard entries.count == targets.count, entries.count == outputWidths.count, !entries.isEmpty else { return nil }
+        var total = 0.0
+        for j in entries.indices {
+            guard let value = of(entries[j], semantics: semantics, labels: targets[j], outputWidth: outputWidths[j]) else { return nil }
+            total += value
+        }
+        return total
+    }
+
     public static func of(_ loss: Loss, semantics: LossSemantics, labels: Tensor, outputWidth: Int) -> Double? {
         guard !loss.fromLogits, loss.reduction != .sum, outputWidth > 0 else { return nil }
         let rows = loss.takesClassIndices ? labels.count : labels.count / outputWidth

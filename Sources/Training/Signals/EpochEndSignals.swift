@@ -7,9 +7,9 @@ extension Trainer {
     /// per-layer (`norm/<layer>`) weight norms; for Adam the largest update ratio, the 1st
     /// percentile of sqrt(v_hat) and the share of coordinates where sqrt(v_hat) < epsilon
     /// (`adam_eps_dominated`: there epsilon, not the gradient history, sets the step size);
-    /// with a `reference` batch, each ReLU layer's share of units never positive on it
+    /// with a `reference` batch (one tensor per input), each ReLU layer's share of units never positive on it
     /// (`dead_fraction/<layer>`, and `dead_fraction_max`).
-    func epochEndSignals(reference: Tensor? = nil) throws -> [String: Double] {
+    func epochEndSignals(reference: [Tensor]? = nil) throws -> [String: Double] {
         var out: [String: Double] = [:]
         var layerSquares: [String: Double] = [:]
         var total = 0.0
@@ -31,7 +31,7 @@ extension Trainer {
             out["adam_eps_dominated"] = adam.epsilonDominated
         }
         if let reference {
-            _ = try network.forward(reference, training: false)
+            _ = try network.forward(inputs: reference, training: false)
             var worst: Double?
             for (layer, output) in network.reluOutputs {
                 let share = DeadUnits.share(output)
