@@ -63,6 +63,8 @@ public final class Network {
     var forwardDone = false
     /// Gradients w.r.t. each node's output during a backward (empty between backwards).
     var nodeGradients: [Tensor?] = []
+    /// Per node, the buffer that sums the gradients of its consumers when it has several.
+    var gradientSums: [Tensor] = []
 
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
     public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0) throws {
