@@ -88,16 +88,13 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
             for b0 in chunkStarts(samples, size: samplesPerChunk) {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(16 * nb * T * Cp), m = ws.products.reserve(16 * nb * T * O)
-                for s in 0..<nb {
-                    pad(x, sample: b0 + s, into: padded)
-                    transformInput(padded, into: v + s * T * Cp, componentStride: nb * T * Cp)
-                }
+                for s in 0..<nb { transformInput(x, sample: b0 + s, padded: padded, into: v + s * T * 16 * Cp, componentStride: Cp) }
                 for comp in 0..<16 {
-                    gemm(m: nb * T, n: O, k: Cp, a: v + comp * nb * T * Cp, lda: Cp, b: u + comp * Cp * O, ldb: O,
-                         beta: 0, c: m + comp * nb * T * O, ldc: O)
+                    gemm(m: nb * T, n: O, k: Cp, a: v + comp * Cp, lda: 16 * Cp, b: u + comp * Cp * O, ldb: O,
+                         beta: 0, c: m + comp * O, ldc: 16 * O)
                 }
                 for s in 0..<nb {
-                    combineOutputs(m + s * T * O, componentStride: nb * T * O, bias: bias, sample: b0 + s, into: y)
+                    combineOutputs(m + s * T * 16 * O, componentStride: O, bias: bias, sample: b0 + s, into: y)
                 }
             }
         }
@@ -123,14 +120,13 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
                 let nb = min(samplesPerChunk, samples.upperBound - b0)
                 let v = ws.images.reserve(16 * nb * T * Cp), dm = ws.products.reserve(16 * nb * T * O)
                 for s in 0..<nb {
-                    pad(x, sample: b0 + s, into: padded)
-                    transformInput(padded, into: v + s * T * Cp, componentStride: nb * T * Cp)
-                    gradOutputComponents(dy, sample: b0 + s, into: dm + s * T * O, componentStride: nb * T * O)
+                    transformInput(x, sample: b0 + s, padded: padded, into: v + s * T * 16 * Cp, componentStride: Cp)
+                    gradOutputComponents(dy, sample: b0 + s, into: dm + s * T * 16 * O, componentStride: O)
                 }
                 // dU (Cp, O) += V^T dM per component, from zero at this worker's first chunk.
                 for comp in 0..<16 {
-                    gemm(transA: true, m: Cp, n: O, k: nb * T, a: v + comp * nb * T * Cp, lda: Cp,
-                         b: dm + comp * nb * T * O, ldb: O, beta: b0 == samples.lowerBound ? 0 : 1,
+                    gemm(transA: true, m: Cp, n: O, k: nb * T, a: v + comp * Cp, lda: 16 * Cp,
+                         b: dm + comp * O, ldb: 16 * O, beta: b0 == samples.lowerBound ? 0 : 1,
                          c: du + comp * Cp * O, ldc: O)
                 }
             }
@@ -191,21 +187,50 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
         }
     }
 
-    /// One padded sample's 16 component matrices: `v[comp * componentStride + t * Cp + c]` for tile t
-    /// (row-major over the tile grid), component comp = 4 a + b.
-    private func transformInput(_ padded: UnsafePointer<Float>, into v: UnsafeMutablePointer<Float>, componentStride cs: Int) {
-        let Hp = paddedHeight, Wp = paddedWidth, Cp = paddedChannels
-        let csBytes = cs * MemoryLayout<Float>.stride
-        let source = UnsafeRawPointer(padded), lane = MemoryLayout<Lanes>.stride
+    /// Sample `n`'s 16 components per tile: `v[(16 t + comp) * componentStride + c]` for tile t
+    /// (row-major over the tile grid), component comp = 4 a + b, componentStride = Cp (each
+    /// component is a matrix of row stride 16 Cp for its GEMM; a tile's components are
+    /// contiguous, so the transform writes one stream, not sixteen). A channels-last image with whole
+    /// lanes of channels is read in place (its pixels are lanes already; zeros outside it); any
+    /// other image goes through the zero-padded lane copy `padded`.
+    private func transformInput(_ x: UnsafePointer<Float>, sample n: Int, padded: UnsafeMutablePointer<Float>,
+                                into v: UnsafeMutablePointer<Float>, componentStride cs: Int) {
+        let g = geometry, Cp = paddedChannels, float = MemoryLayout<Float>.stride, lane = MemoryLayout<Lanes>.stride
+        let inPlace = g.layout == .nhwc && g.channels % 16 == 0
+        if !inPlace { pad(x, sample: n, into: padded) }
+        let image = UnsafeRawPointer(x + n * g.inputCount), source = UnsafeRawPointer(padded)
+        let H = g.inHeight, W = g.inWidth, C = g.channels, Hp = paddedHeight, Wp = paddedWidth, csBytes = cs * float
         for cb in 0..<channelGroups {
+            /// The lanes of image pixel (h, w), zeros outside the image.
+            @inline(__always) func pixel(_ h: Int, _ w: Int) -> Lanes {
+                guard h >= 0, h < H, w >= 0, w < W else { return Lanes() }
+                return image.loadUnaligned(fromByteOffset: ((h * W + w) * C + cb * 16) * float, as: Lanes.self)
+            }
             for t1 in 0..<tilesH {
+                let h0 = 2 * t1 - g.padTop
                 for t2 in 0..<tilesW {
-                    let corner = source + ((cb * Hp + 2 * t1) * Wp + 2 * t2) * lane
-                    // B^T along each row (over its four columns), then along the columns.
-                    let rowBytes = Wp * lane
-                    let r0 = f23InputRow(corner), r1 = f23InputRow(corner + rowBytes)
-                    let r2 = f23InputRow(corner + 2 * rowBytes), r3 = f23InputRow(corner + 3 * rowBytes)
-                    let out = UnsafeMutableRawPointer(v + (t1 * tilesW + t2) * Cp + cb * 16)
+                    let w0 = 2 * t2 - g.padLeft
+                    // B^T along each row of the 4 x 4 window (over its columns), then along the columns.
+                    let r0: TileLanes, r1: TileLanes, r2: TileLanes, r3: TileLanes
+                    if inPlace && h0 >= 0 && h0 + 4 <= H && w0 >= 0 && w0 + 4 <= W {
+                        let corner = image + ((h0 * W + w0) * C + cb * 16) * float, column = C * float, rowBytes = W * column
+                        r0 = f23InputRow(corner, column: column)
+                        r1 = f23InputRow(corner + rowBytes, column: column)
+                        r2 = f23InputRow(corner + 2 * rowBytes, column: column)
+                        r3 = f23InputRow(corner + 3 * rowBytes, column: column)
+                    } else if inPlace {
+                        r0 = f23Input(pixel(h0, w0), pixel(h0, w0 + 1), pixel(h0, w0 + 2), pixel(h0, w0 + 3))
+                        r1 = f23Input(pixel(h0 + 1, w0), pixel(h0 + 1, w0 + 1), pixel(h0 + 1, w0 + 2), pixel(h0 + 1, w0 + 3))
+                        r2 = f23Input(pixel(h0 + 2, w0), pixel(h0 + 2, w0 + 1), pixel(h0 + 2, w0 + 2), pixel(h0 + 2, w0 + 3))
+                        r3 = f23Input(pixel(h0 + 3, w0), pixel(h0 + 3, w0 + 1), pixel(h0 + 3, w0 + 2), pixel(h0 + 3, w0 + 3))
+                    } else {
+                        let corner = source + ((cb * Hp + 2 * t1) * Wp + 2 * t2) * lane, rowBytes = Wp * lane
+                        r0 = f23InputRow(corner, column: lane)
+                        r1 = f23InputRow(corner + rowBytes, column: lane)
+                        r2 = f23InputRow(corner + 2 * rowBytes, column: lane)
+                        r3 = f23InputRow(corner + 3 * rowBytes, column: lane)
+                    }
+                    let out = UnsafeMutableRawPointer(v + (t1 * tilesW + t2) * 16 * cs + cb * 16)
                     storeTile(f23Input(r0.v0, r1.v0, r2.v0, r3.v0), column: 0, out, componentBytes: csBytes)
                     storeTile(f23Input(r0.v1, r1.v1, r2.v1, r3.v1), column: 1, out, componentBytes: csBytes)
                     storeTile(f23Input(r0.v2, r1.v2, r2.v2, r3.v2), column: 2, out, componentBytes: csBytes)
@@ -217,17 +242,22 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
 
     // MARK: Outputs
 
-    /// Sample `n`'s output from its 16 component products (`m[comp * componentStride + t * O + o]`)
+    /// Sample `n`'s output from its 16 component products (`m[(16 t + comp) * componentStride + o]`)
     /// plus bias, sixteen filters at a time.
     private func combineOutputs(_ m: UnsafePointer<Float>, componentStride cs: Int, bias: UnsafePointer<Float>?,
                                 sample n: Int, into y: UnsafeMutablePointer<Float>) {
         let g = geometry, O = filters
-        // Whole lanes of filters in a channels-last output: plain vector stores.
+        // Whole lanes of filters in a channels-last output: plain vector loads and stores, tiles
+        // inside the output here, those on an odd edge below.
         let wholeLanes = g.layout == .nhwc && O % 16 == 0
+        if wholeLanes {
+            combineWholeLanes(m, componentStride: cs, bias: bias, sample: n, into: y)
+        }
         for t1 in 0..<tilesH {
             for t2 in 0..<tilesW {
-                let r = m + (t1 * tilesW + t2) * O
+                let r = m + (t1 * tilesW + t2) * 16 * cs
                 let inside = 2 * t1 + 1 < g.outHeight && 2 * t2 + 1 < g.outWidth
+                if wholeLanes && inside { continue }
                 for o0 in stride(from: 0, to: O, by: 16) {
                     let count = min(16, O - o0)
                     // A^T along each component row (over b), then along the columns (over a).
@@ -253,6 +283,35 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
                         store(left.1 + b, sample: n, row: h + 1, column: w, filters: o0, count: count, into: y)
                         store(right.1 + b, sample: n, row: h + 1, column: w + 1, filters: o0, count: count, into: y)
                     }
+                }
+            }
+        }
+    }
+
+    /// `combineOutputs` for the tiles inside a channels-last output with whole lanes of filters:
+    /// straight-line vector code (the general path's lane counts and layout switches made the
+    /// compiler keep its pointers on the stack).
+    private func combineWholeLanes(_ m: UnsafePointer<Float>, componentStride cs: Int, bias: UnsafePointer<Float>?,
+                                   sample n: Int, into y: UnsafeMutablePointer<Float>) {
+        let g = geometry, O = filters, float = MemoryLayout<Float>.stride
+        let cb = cs * float, rowBytes = g.outWidth * O * float, next = O * float
+        let fullRows = g.outHeight / 2, fullColumns = g.outWidth / 2
+        for t1 in 0..<fullRows {
+            for t2 in 0..<fullColumns {
+                let r = UnsafeRawPointer(m + (t1 * tilesW + t2) * 16 * cs)
+                let top = UnsafeMutableRawPointer(y + ((n * g.outHeight + 2 * t1) * g.outWidth + 2 * t2) * O)
+                for o0 in stride(from: 0, to: O, by: 16) {
+                    let p = r + o0 * float
+                    @inline(__always) func c(_ k: Int) -> Lanes { p.loadUnaligned(fromByteOffset: k * cb, as: Lanes.self) }
+                    let q0 = f23Output(c(0), c(1), c(2), c(3)), q1 = f23Output(c(4), c(5), c(6), c(7))
+                    let q2 = f23Output(c(8), c(9), c(10), c(11)), q3 = f23Output(c(12), c(13), c(14), c(15))
+                    let left = f23Output(q0.0, q1.0, q2.0, q3.0), right = f23Output(q0.1, q1.1, q2.1, q3.1)
+                    let b = bias.map { UnsafeRawPointer($0 + o0).loadUnaligned(as: Lanes.self) } ?? Lanes()
+                    let out = top + o0 * float
+                    out.storeBytes(of: left.0 + b, as: Lanes.self)
+                    (out + next).storeBytes(of: right.0 + b, as: Lanes.self)
+                    (out + rowBytes).storeBytes(of: left.1 + b, as: Lanes.self)
+                    (out + rowBytes + next).storeBytes(of: right.1 + b, as: Lanes.self)
                 }
             }
         }
@@ -290,7 +349,7 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
     }
 
     /// The adjoint of `combineOutputs`: sample `n`'s output gradient as 16 component matrices
-    /// `dm[comp * componentStride + t * O + o]`, dM = A dY A^T per tile.
+    /// `dm[(16 t + comp) * componentStride + o]`, dM = A dY A^T per tile.
     private func gradOutputComponents(_ dy: UnsafePointer<Float>, sample n: Int, into dm: UnsafeMutablePointer<Float>,
                                       componentStride cs: Int) {
         let g = geometry, O = filters
@@ -298,7 +357,7 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
         let csBytes = cs * MemoryLayout<Float>.stride
         for t1 in 0..<tilesH {
             for t2 in 0..<tilesW {
-                let r = dm + (t1 * tilesW + t2) * O
+                let r = dm + (t1 * tilesW + t2) * 16 * cs
                 let h = 2 * t1, w = 2 * t2
                 let inside = h + 1 < g.outHeight && w + 1 < g.outWidth
                 for o0 in stride(from: 0, to: O, by: 16) {
@@ -385,12 +444,11 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
     }
 }
 
-/// B^T d for the four lanes at `p` (one row of a tile in the padded image).
+/// B^T d for the four lanes at `p`, `column` bytes apart (one row of a tile's window).
 @inline(__always)
-private func f23InputRow(_ p: UnsafeRawPointer) -> TileLanes {
-    let lane = MemoryLayout<Lanes>.stride
-    return f23Input(p.loadUnaligned(as: Lanes.self), p.loadUnaligned(fromByteOffset: lane, as: Lanes.self),
-                    p.loadUnaligned(fromByteOffset: 2 * lane, as: Lanes.self), p.loadUnaligned(fromByteOffset: 3 * lane, as: Lanes.self))
+private func f23InputRow(_ p: UnsafeRawPointer, column: Int) -> TileLanes {
+    f23Input(p.loadUnaligned(as: Lanes.self), p.loadUnaligned(fromByteOffset: column, as: Lanes.self),
+             p.loadUnaligned(fromByteOffset: 2 * column, as: Lanes.self), p.loadUnaligned(fromByteOffset: 3 * column, as: Lanes.self))
 }
 
 /// Components b = 0 ..< 4 of one component row, `count` lanes each, `componentStride` floats apart.
