@@ -195,7 +195,7 @@ public final class Winograd3x3Conv2DKernel: Convolution2D {
     /// other image goes through the zero-padded lane copy `padded`.
     private func transformInput(_ x: UnsafePointer<Float>, sample n: Int, padded: UnsafeMutablePointer<Float>,
                                 into v: UnsafeMutablePointer<Float>, componentStride cs: Int) {
-        let g = geometry, Cp = paddedChannels, float = MemoryLayout<Float>.stride, lane = MemoryLayout<Lanes>.stride
+        let g = geometry, float = MemoryLayout<Float>.stride, lane = MemoryLayout<Lanes>.stride
         let inPlace = g.layout == .nhwc && g.channels % 16 == 0
         if !inPlace { pad(x, sample: n, into: padded) }
         let image = UnsafeRawPointer(x + n * g.inputCount), source = UnsafeRawPointer(padded)
