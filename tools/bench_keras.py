@@ -1,10 +1,11 @@
-"""Reference side of tools/bench.sh: trains the seed model in tf-keras (and in PyTorch when it
-is importable) on the data file `relapse make-data` wrote, and prints one line per epoch:
+"""Reference side of tools/bench.sh: trains the benchmark model in tf-keras (and in PyTorch when
+it is importable) on the bench's data file, and prints one line per epoch:
 
     <framework> epoch <k> <seconds> <images/s>
 
 The first epoch includes graph tracing / warm-up; bench.sh drops it before taking medians.
-Usage: bench_keras.py {tf-keras|torch} MODEL.h5 DATA.h5 EPOCHS BATCH
+Usage: bench_keras.py {tf-keras|torch} MODEL.h5 DATA.h5 EPOCHS BATCH [seed|resnet]
+(the last argument picks the PyTorch network: the seed model's, or tools/resnet_bench.py's)
        bench_keras.py files MODEL.h5 CHECKPOINT.h5 REPEATS
 The second form times tf-keras's load_model of MODEL.h5 and model.save (h5, with the optimizer
 state) of CHECKPOINT.h5, in process, and prints "tf-keras load_ms ..." / "tf-keras save_ms ...".
@@ -85,6 +86,30 @@ def bench_torch(model_path, x, y, epochs, batch):
         print(f"torch epoch {epoch + 1} {s:.4f} {len(x) / s:.1f}", flush=True)
 
 
+def bench_torch_resnet(model_path, x, y, epochs, batch):
+    """tools/resnet_bench.py's ResNet in PyTorch (NCHW, weights from the file), Adam with
+    tf-keras's defaults, cross-entropy of the logits against the one-hot labels."""
+    import torch
+    from resnet_bench import torch_resnet
+
+    model = torch_resnet(model_path)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), torch.from_numpy(y)
+    model.train()
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(tx))
+        for i in range(0, len(tx), batch):
+            idx = order[i:i + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(tx[idx]), ty[idx])
+            loss.backward()
+            opt.step()
+        s = time.perf_counter() - start
+        print(f"torch epoch {epoch + 1} {s:.4f} {len(x) / s:.1f}", flush=True)
+
+
 def bench_files(model_path, checkpoint_path, repeats):
     import tempfile
     import tf_keras
@@ -107,8 +132,14 @@ def main():
         bench_files(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
     framework, model_path, data_path, epochs, batch = sys.argv[1:6]
+    arch = sys.argv[6] if len(sys.argv) > 6 else "seed"
     x, y = load_data(data_path)
-    run = bench_tf_keras if framework == "tf-keras" else bench_torch
+    if framework == "torch":
+        import torch
+
+        # The same threads as the others: one per core (tf-keras's and Relapse's default).
+        torch.set_num_threads(os.cpu_count())
+    run = bench_tf_keras if framework == "tf-keras" else bench_torch_resnet if arch == "resnet" else bench_torch
     run(model_path, x, y, int(epochs), int(batch))
 
 

@@ -23,6 +23,13 @@ let layers = [
           geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)),
     Layer(name: "3x3 32->64 on 32x32, stride 2", filters: 64, inputGradient: true,
           geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (2, 2), same: true)),
+    // ResNet-20's 3x3 stride-1 layers (tools/resnet_bench.py; the bench trains batches of 128).
+    Layer(name: "resnet 3x3 16->16 on 32x32", filters: 16, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 16, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)),
+    Layer(name: "resnet 3x3 32->32 on 16x16", filters: 32, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 16, inWidth: 16, kernel: (3, 3), strides: (1, 1), same: true)),
+    Layer(name: "resnet 3x3 64->64 on 8x8", filters: 64, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 64, inHeight: 8, inWidth: 8, kernel: (3, 3), strides: (1, 1), same: true)),
     // Pointwise (SeparableConv2D's second half, MobileNet-style 1x1): im2col is a plain copy here.
     Layer(name: "1x1 64->64 on 32x32", filters: 64, inputGradient: true,
           geometry: WindowGeometry(layout: .nhwc, channels: 64, inHeight: 32, inWidth: 32, kernel: (1, 1), strides: (1, 1), same: false)),
@@ -59,6 +66,10 @@ for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true 
     let b = randomFloats(layer.filters, seed: 3)
     let dy = randomFloats(batch * g.positions * layer.filters, seed: 4)
     let flop = 2.0 * Double(batch * g.positions * g.patchSize * layer.filters)
+    if Winograd3x3Conv2DKernel.applies(g) {
+        algorithms.append(("f(2,3)", scratchFloats.map { Winograd3x3Conv2DKernel(geometry: g, filters: layer.filters, maxScratchFloats: $0) }
+                                     ?? Winograd3x3Conv2DKernel(geometry: g, filters: layer.filters)))
+    }
     if QuadWinogradConv2DKernel.applies(g) {
         algorithms.append(("quad", QuadWinogradConv2DKernel(geometry: g, filters: layer.filters)))
     }

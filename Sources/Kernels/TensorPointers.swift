@@ -21,11 +21,21 @@ extension Tensor {
         }
     }
 
-    /// Makes this tensor `shape`, reusing its storage when the element count is unchanged.
-    /// Contents are unspecified afterwards (zero when newly allocated).
+    /// Makes this tensor `shape`, reusing its storage when the element count is unchanged or fits
+    /// the storage it has (a layer's buffers alternate between the training batch and the
+    /// epoch-end signals' reference batch: reallocating them cost page faults twice an epoch).
+    /// Contents are unspecified afterwards (zero when the count changed).
     public mutating func ensureShape(_ newShape: [Int]) {
         if shape == newShape { return }
         let n = newShape.reduce(1, *)
-        if data.count == n { shape = newShape } else { self = Tensor(zeros: newShape) }
+        if data.count == n {
+            shape = newShape
+        } else if n <= data.capacity {
+            data.removeAll(keepingCapacity: true)
+            data.append(contentsOf: repeatElement(0, count: n))
+            shape = newShape
+        } else {
+            self = Tensor(zeros: newShape)
+        }
     }
 }

@@ -52,6 +52,8 @@ final class BatchNormalizationLayer: NetworkLayer {
     private var usedBatchStatistics = false
     private var sums: [Double]
     private var sums2: [Double]
+    /// The per-channel Double sums of the statistics and the backward, over the cores.
+    private let channelSums: ChannelSums
     /// Keras 2.2's hidden zero-debiasing state: the biased averages and the step count.
     private(set) var keras2Biased: (mean: [Float], variance: [Float], step: Float)
 
@@ -97,6 +99,7 @@ final class BatchNormalizationLayer: NetworkLayer {
         rstd = Array(repeating: 0, count: channels)
         sums = Array(repeating: 0, count: channels)
         sums2 = Array(repeating: 0, count: channels)
+        channelSums = ChannelSums(channels: channels, inner: inner)
         keras2Biased = (Array(repeating: 0, count: channels), Array(repeating: 0, count: channels), 0)
     }
 
@@ -159,43 +162,16 @@ final class BatchNormalizationLayer: NetworkLayer {
         if update { updateMovingStatistics(variance: variance, count: outer * inner) }
     }
 
-    /// The batch mean (into `mean`) and biased variance per channel.
+    /// The batch mean (into `mean`) and biased variance per channel: Double sums of x, then of
+    /// (x - mean)^2 with the float32 mean, over the cores (`ChannelSums`).
     private func batchStatistics(_ x: UnsafePointer<Float>, outer: Int, variance: inout [Float]) {
-        let C = channels, inner = self.inner
+        let C = channels
         let n = Double(outer * inner)
-        for c in 0..<C { sums[c] = 0; sums2[c] = 0 }
-        sums.withUnsafeMutableBufferPointer { s in
-            if inner == 1 {
-                for o in 0..<outer { let xr = x + o * C; for c in 0..<C { s[c] += Double(xr[c]) } }
-            } else {
-                for o in 0..<outer {
-                    for c in 0..<C {
-                        let xr = x + (o * C + c) * inner
-                        var acc = 0.0
-                        for i in 0..<inner { acc += Double(xr[i]) }
-                        s[c] += acc
-                    }
-                }
-            }
-        }
+        sums.withUnsafeMutableBufferPointer { channelSums.sum(x, outer: outer, into: $0.baseAddress!) }
         for c in 0..<C { mean[c] = Float(sums[c] / n) }
         let md = mean.map(Double.init)
         md.withUnsafeBufferPointer { md in sums2.withUnsafeMutableBufferPointer { s in
-            if inner == 1 {
-                for o in 0..<outer {
-                    let xr = x + o * C
-                    for c in 0..<C { let d = Double(xr[c]) - md[c]; s[c] += d * d }
-                }
-            } else {
-                for o in 0..<outer {
-                    for c in 0..<C {
-                        let xr = x + (o * C + c) * inner, mc = md[c]
-                        var acc = 0.0
-                        for i in 0..<inner { let d = Double(xr[i]) - mc; acc += d * d }
-                        s[c] += acc
-                    }
-                }
-            }
+            channelSums.centeredSquares(x, mean: md.baseAddress!, outer: outer, into: s.baseAddress!)
         } }
         for c in 0..<C { variance[c] = Float(sums2[c] / n) }
     }
@@ -256,26 +232,11 @@ final class BatchNormalizationLayer: NetworkLayer {
         let C = channels, inner = self.inner
         let outer = input.samples * before
         let n = Double(outer * inner)
-        // Per channel: sum(dy) and sum(dy * (x - mean)).
-        for c in 0..<C { sums[c] = 0; sums2[c] = 0 }
+        // Per channel: sum(dy) and sum(dy * (x - mean)), over the cores.
         let md = mean.map(Double.init)
         input.withPointer { x in gradOutput.withPointer { dy in
             sums.withUnsafeMutableBufferPointer { s in sums2.withUnsafeMutableBufferPointer { s2 in md.withUnsafeBufferPointer { md in
-                if inner == 1 {
-                    for o in 0..<outer {
-                        let xr = x + o * C, gr = dy + o * C
-                        for c in 0..<C { let g = Double(gr[c]); s[c] += g; s2[c] += g * (Double(xr[c]) - md[c]) }
-                    }
-                } else {
-                    for o in 0..<outer {
-                        for c in 0..<C {
-                            let xr = x + (o * C + c) * inner, gr = dy + (o * C + c) * inner, mc = md[c]
-                            var a1 = 0.0, a2 = 0.0
-                            for i in 0..<inner { let g = Double(gr[i]); a1 += g; a2 += g * (Double(xr[i]) - mc) }
-                            s[c] += a1; s2[c] += a2
-                        }
-                    }
-                }
+                channelSums.gradientSums(dy, x, mean: md.baseAddress!, outer: outer, into: s.baseAddress!, s2.baseAddress!)
             } } }
         } }
         // dgamma = sum(dy * xhat), dbeta = sum(dy).
@@ -305,19 +266,24 @@ final class BatchNormalizationLayer: NetworkLayer {
         }
         let m = mean
         input.withPointer { x in gradOutput.withPointer { dy in gradInput.withMutablePointer { dx in
+            let dxAddress = Int(bitPattern: dx)
             k.withUnsafeBufferPointer { k in u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in m.withUnsafeBufferPointer { m in
-                if inner == 1 {
-                    for o in 0..<outer {
-                        let xr = x + o * C, gr = dy + o * C, dr = dx + o * C
-                        for c in 0..<C { dr[c] = k[c] * (gr[c] - u[c] - (xr[c] - m[c]) * v[c]) }
-                    }
-                } else {
-                    for o in 0..<outer {
-                        for c in 0..<C {
-                            let off = (o * C + c) * inner
-                            let xr = x + off, gr = dy + off, dr = dx + off
-                            let kc = k[c], uc = u[c], vc = v[c], mc = m[c]
-                            for i in 0..<inner { dr[i] = kc * (gr[i] - uc - (xr[i] - mc) * vc) }
+                // Element by element: pieces of rows over the cores.
+                let rowsPerPiece = max(1, (1 << 15) / max(C * inner, 1))
+                let pieces = (outer + rowsPerPiece - 1) / rowsPerPiece
+                parallelFor(pieces, minimumWorkPerItem: rowsPerPiece * C * inner) { p in
+                    let dx = UnsafeMutablePointer<Float>(bitPattern: dxAddress)!
+                    for o in (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece) {
+                        if inner == 1 {
+                            let xr = x + o * C, gr = dy + o * C, dr = dx + o * C
+                            for c in 0..<C { dr[c] = k[c] * (gr[c] - u[c] - (xr[c] - m[c]) * v[c]) }
+                        } else {
+                            for c in 0..<C {
+                                let off = (o * C + c) * inner
+                                let xr = x + off, gr = dy + off, dr = dx + off
+                                let kc = k[c], uc = u[c], vc = v[c], mc = m[c]
+                                for i in 0..<inner { dr[i] = kc * (gr[i] - uc - (xr[i] - mc) * vc) }
+                            }
                         }
                     }
                 }

@@ -128,9 +128,3 @@ final class Conv2DLayer: NetworkLayer {
         return needInputGradient ? gradInput : nil
     }
 }
-
-/// Whether two tensors of the same shape share one storage buffer (and so hold the same values).
-private func sharesStorage(_ a: Tensor, _ b: Tensor) -> Bool {
-    a.shape == b.shape && a.count > 0
-        && a.data.withUnsafeBufferPointer { $0.baseAddress } == b.data.withUnsafeBufferPointer { $0.baseAddress }
-}

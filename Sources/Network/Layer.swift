@@ -115,3 +115,9 @@ func copyValues(_ input: Tensor, into output: inout Tensor, shape: [Int]) {
         output.withMutablePointer { dst in dst.update(from: src, count: input.count) }
     }
 }
+
+/// Whether two tensors of the same shape share one storage buffer (and so hold the same values).
+func sharesStorage(_ a: Tensor, _ b: Tensor) -> Bool {
+    a.shape == b.shape && a.count > 0
+        && a.data.withUnsafeBufferPointer { $0.baseAddress } == b.data.withUnsafeBufferPointer { $0.baseAddress }
+}

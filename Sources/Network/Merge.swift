@@ -62,12 +62,19 @@ final class MergeLayer: MergingLayer {
         }
         let n = inputs[0].count
         output.ensureShape(inputs[0].shape)
-        copyValues(inputs[0], into: &output, shape: inputs[0].shape)
         let keepsPartials = operation == .multiply || operation == .maximum || operation == .minimum
+        // Add and Average start with x0 + x1 in one pass over the cores (the same sum as copying
+        // x0 and adding x1); the other folds copy x0 first.
+        let firstFold = operation == .add || operation == .average ? 2 : 1
+        if firstFold == 2 {
+            inputs[0].withPointer { a in inputs[1].withPointer { b in output.withMutablePointer { addElementwise(a, b, into: $0, count: n) } } }
+        } else {
+            copyValues(inputs[0], into: &output, shape: inputs[0].shape)
+        }
         if keepsPartials {
             if partials.count != inputCount - 1 { partials = Array(repeating: Tensor(zeros: [0]), count: inputCount - 1) }
         }
-        for i in 1..<inputCount {
+        for i in firstFold..<inputCount {
             if keepsPartials { copyValues(output, into: &partials[i - 1], shape: output.shape) }
             let op = operation
             inputs[i].withPointer { x in output.withMutablePointer { y in

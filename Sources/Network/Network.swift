@@ -82,6 +82,8 @@ public final class Network {
     var nodeGradients: [Tensor?] = []
     /// Gradients w.r.t. an output node's logits (its final softmax/sigmoid skipped), likewise.
     var logitGradients: [Tensor?] = []
+    /// Per node, the buffer that sums the gradients of its consumers when it has several.
+    var gradientSums: [Tensor] = []
 
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
     public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0) throws {

@@ -199,9 +199,30 @@ extension Network {
     }
 
     /// Sums a consumer's input gradient into the gradient of node `n`'s output. The first one is
-    /// kept as it is (no copy: a chain never adds).
+    /// kept as it is (no copy: a chain never adds). The sum goes into the node's own buffer,
+    /// reused from step to step: adding into the first gradient, a layer's buffer, would copy it
+    /// (copy-on-write) on every step of a residual model.
     private func addGradient(_ dx: Tensor, toNode n: Int) {
-        add(dx, to: &nodeGradients[n])
+        guard let first = nodeGradients[n] else {
+            nodeGradients[n] = dx
+            return
+        }
+        if gradientSums.count != nodeGradients.count { gradientSums = Array(repeating: Tensor(zeros: [0]), count: nodeGradients.count) }
+        let runningSum = sharesStorage(first, gradientSums[n])
+        // Only `sum` may hold the buffer while it is written, or it would be copied.
+        var sum = gradientSums[n]
+        gradientSums[n] = Tensor(zeros: [0])
+        nodeGradients[n] = nil
+        let count = dx.count
+        if runningSum {
+            _ = consume first
+            sum.withMutablePointer { s in dx.withPointer { d in addElementwise(s, d, into: s, count: count) } }
+        } else {
+            sum.ensureShape(dx.shape)
+            sum.withMutablePointer { s in first.withPointer { f in dx.withPointer { d in addElementwise(f, d, into: s, count: count) } } }
+        }
+        gradientSums[n] = sum
+        nodeGradients[n] = sum
     }
 
     public func zeroGradients() {

@@ -45,9 +45,10 @@ public enum ConvolutionChoice: String, Sendable, CaseIterable {
 
 /// The algorithm with the least work for this shape: the FFT for large kernels on large
 /// outputs with few input channels (the seed's first layer), Winograd F(2, 4) when the output is
-/// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), the paired Winograd
-/// transform for other large stride-1 kernels (9/16), im2col + GEMM for everything else (3x3,
-/// strided).
+/// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), Winograd F(2 x 2, 3 x 3)
+/// for stride-1 3x3 kernels with enough channels to fill its sixteen lanes (ResNet's layers: 4/9),
+/// the paired Winograd transform for other large stride-1 kernels (9/16), im2col + GEMM for
+/// everything else (1x1, strided, 3x3 on few channels such as an RGB input).
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
     if ConvolutionChoice.current == .direct { return Conv2DKernel(geometry: g, filters: filters) }
     // Dilated windows: only im2col gathers them (the transforms assume neighbouring taps).
@@ -55,11 +56,15 @@ public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any C
     let direct = g.positions * g.patchSize * filters
     let winograd = WinogradConv2DKernel.savesWork(g) ? WinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
     let quad = QuadWinogradConv2DKernel.applies(g) ? QuadWinogradConv2DKernel.multiplyAdds(g, filters: filters) : nil
-    let gemmBased = [winograd, quad, direct].compactMap { $0 }.min()!
+    let winograd3x3 = Winograd3x3Conv2DKernel.applies(g) ? Winograd3x3Conv2DKernel.multiplyAdds(g, filters: filters) : nil
+    let gemmBased = [winograd, quad, winograd3x3, direct].compactMap { $0 }.min()!
     if FFTConv2DKernel.savesWork(g, filters: filters, multiplyAddsElsewhere: gemmBased) {
         return FFTConv2DKernel(geometry: g, filters: filters)
     }
     if let quad, quad == gemmBased, 4 * quad <= 3 * direct { return QuadWinogradConv2DKernel(geometry: g, filters: filters) }
+    if let winograd3x3, winograd3x3 == gemmBased, 4 * winograd3x3 <= 3 * direct {
+        return Winograd3x3Conv2DKernel(geometry: g, filters: filters)
+    }
     if winograd != nil { return WinogradConv2DKernel(geometry: g, filters: filters) }
     return Conv2DKernel(geometry: g, filters: filters)
 }

@@ -4,7 +4,8 @@ import XCTest
 /// Which algorithm `makeConvolution2D` picks: the FFT for the seed's first layer (one input
 /// channel, 16 x 16 kernel, 17 x 17 outputs), F(2, 4) Winograd for its second (one 2 x 2 output
 /// tile; 64 input channels make the FFT's spectral products alone exceed the direct ones), paired
-/// Winograd for other large stride-1 kernels, im2col + GEMM for 3x3 and strided kernels.
+/// Winograd for other large stride-1 kernels, F(2 x 2, 3 x 3) for 3x3 stride-1 kernels on whole
+/// lanes of channels, im2col + GEMM for 3x3 on few channels and strided kernels.
 final class Convolution2DTests: XCTestCase {
     func testEachShapeGetsTheAlgorithmWithTheLeastWork() {
         let conv1 = WindowGeometry(layout: .nchw, channels: 1, inHeight: 32, inWidth: 32, kernel: (16, 16), strides: (1, 1), same: false)
@@ -14,11 +15,22 @@ final class Convolution2DTests: XCTestCase {
         // A small output leaves the FFT nothing to share: Winograd.
         let smallOutput = WindowGeometry(layout: .nhwc, channels: 1, inHeight: 19, inWidth: 19, kernel: (16, 16), strides: (1, 1), same: false)
         XCTAssertTrue(makeConvolution2D(geometry: smallOutput, filters: 64) is WinogradConv2DKernel)
-        // 3x3 (same work either way for Winograd pairs, four times the work for an FFT) and
-        // strided convolutions stay on im2col.
+        // ResNet's 3x3 stride-1 layers: F(2 x 2, 3 x 3), 4/9 of the direct products.
+        for (channels, size) in [(16, 32), (32, 16), (64, 8)] {
+            let resnet = WindowGeometry(layout: .nhwc, channels: channels, inHeight: size, inWidth: size, kernel: (3, 3), strides: (1, 1), same: true)
+            XCTAssertTrue(makeConvolution2D(geometry: resnet, filters: channels) is Winograd3x3Conv2DKernel, "\(channels) channels")
+        }
+        // 3x3 on eight channels (F(2, 3) pads them to sixteen lanes: more products than direct),
+        // on an RGB input, strided and 1x1 convolutions stay on im2col.
         let small = WindowGeometry(layout: .nhwc, channels: 8, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)
+        let rgb = WindowGeometry(layout: .nhwc, channels: 3, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)
         let strided = WindowGeometry(layout: .nhwc, channels: 8, inHeight: 32, inWidth: 32, kernel: (8, 8), strides: (2, 2), same: true)
+        let stridedSmall = WindowGeometry(layout: .nhwc, channels: 16, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (2, 2), same: true)
+        let pointwise = WindowGeometry(layout: .nhwc, channels: 16, inHeight: 32, inWidth: 32, kernel: (1, 1), strides: (1, 1), same: true)
         XCTAssertTrue(makeConvolution2D(geometry: small, filters: 8) is Conv2DKernel)
+        XCTAssertTrue(makeConvolution2D(geometry: rgb, filters: 16) is Conv2DKernel)
         XCTAssertTrue(makeConvolution2D(geometry: strided, filters: 8) is Conv2DKernel)
+        XCTAssertTrue(makeConvolution2D(geometry: stridedSmall, filters: 32) is Conv2DKernel)
+        XCTAssertTrue(makeConvolution2D(geometry: pointwise, filters: 32) is Conv2DKernel)
     }
 }

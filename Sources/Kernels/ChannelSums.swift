@@ -1,0 +1,158 @@
+/// Per-channel sums in Double over a batch laid out as [outer, channels, inner] (channels last:
+/// inner = 1; channels first: inner = height x width), for BatchNormalization's statistics and
+/// gradients.
+///
+/// The rows are cut into pieces fixed by the shape alone (about 32K values each); each piece sums
+/// its rows in Double on whichever core takes it, and the pieces' partial sums are added in piece
+/// order. So the result is the same bit for bit for any number of cores, and a sum of float32
+/// values in Double differs from the plain running sum by a few Double ulps at most, far below
+/// what rounding the result to float32 can show.
+public final class ChannelSums {
+    public let channels: Int
+    public let inner: Int
+    /// Double partial sums, two per channel per piece.
+    private var partials: [Double] = []
+
+    public init(channels: Int, inner: Int) {
+        self.channels = channels
+        self.inner = inner
+    }
+
+    private func rowsPerPiece() -> Int { max(1, (1 << 15) / max(1, channels * inner)) }
+
+    /// sums[c] = sum of x over the rows and positions of channel c.
+    public func sum(_ x: UnsafePointer<Float>, outer: Int, into sums: UnsafeMutablePointer<Double>) {
+        let C = channels, inner = self.inner
+        reduce(outer: outer, into: sums, nil) { rows, p, _ in
+            for o in rows {
+                if inner == 1 {
+                    addRow(x + o * C, count: C, into: p)
+                } else {
+                    for c in 0..<C { p[c] += sumOfDoubles(x + (o * C + c) * inner, count: inner) }
+                }
+            }
+        }
+    }
+
+    /// sums[c] = sum of (x - mean[c])^2 over channel c.
+    public func centeredSquares(_ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, outer: Int,
+                                into sums: UnsafeMutablePointer<Double>) {
+        let C = channels, inner = self.inner
+        reduce(outer: outer, into: sums, nil) { rows, p, _ in
+            for o in rows {
+                if inner == 1 {
+                    addCenteredSquaresRow(x + o * C, mean: mean, count: C, into: p)
+                } else {
+                    for c in 0..<C { p[c] += sumOfCenteredSquares(x + (o * C + c) * inner, mean: mean[c], count: inner) }
+                }
+            }
+        }
+    }
+
+    /// dySums[c] = sum of dy, dyXcSums[c] = sum of dy (x - mean[c]) over channel c.
+    public func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, outer: Int,
+                             into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
+        let C = channels, inner = self.inner
+        reduce(outer: outer, into: dySums, dyXcSums) { rows, p, q in
+            for o in rows {
+                if inner == 1 {
+                    addGradientRow(dy + o * C, x + o * C, mean: mean, count: C, into: p, q!)
+                } else {
+                    for c in 0..<C {
+                        let (s, t) = sumOfGradientProducts(dy + (o * C + c) * inner, x + (o * C + c) * inner, mean: mean[c], count: inner)
+                        p[c] += s
+                        q![c] += t
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body(rows, partial, secondPartial)` on every piece (zeroed partials), then adds the
+    /// pieces' partials in piece order into `first` (and `second`).
+    private func reduce(outer: Int, into first: UnsafeMutablePointer<Double>, _ second: UnsafeMutablePointer<Double>?,
+                        _ body: (Range<Int>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?) -> Void) {
+        let C = channels, rows = rowsPerPiece(), pieces = max(1, (outer + rows - 1) / rows)
+        if partials.count < 2 * pieces * C { partials = [Double](repeating: 0, count: 2 * pieces * C) }
+        partials.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            parallelFor(pieces, minimumWorkPerItem: rows * C * inner) { piece in
+                let p = base + 2 * piece * C, q = second == nil ? nil : p + C
+                p.update(repeating: 0, count: 2 * C)
+                body((piece * rows)..<min(outer, (piece + 1) * rows), p, q)
+            }
+            for c in 0..<C { first[c] = 0; second?[c] = 0 }
+            for piece in 0..<pieces {
+                let p = base + 2 * piece * C
+                for c in 0..<C { first[c] += p[c] }
+                if let second { for c in 0..<C { second[c] += p[C + c] } }
+            }
+        }
+    }
+}
+
+// Eight channels (or positions) at a time in Double lanes; the rest one by one.
+
+@inline(__always)
+private func doubles(_ p: UnsafePointer<Float>) -> SIMD8<Double> {
+    SIMD8<Double>(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self))
+}
+
+@inline(__always)
+private func addTo(_ p: UnsafeMutablePointer<Double>, _ v: SIMD8<Double>) {
+    let raw = UnsafeMutableRawPointer(p)
+    raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
+}
+
+@inline(__always)
+private func loadDoubles(_ p: UnsafePointer<Double>) -> SIMD8<Double> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self) }
+
+private func addRow(_ x: UnsafePointer<Float>, count: Int, into p: UnsafeMutablePointer<Double>) {
+    var c = 0
+    while c + 8 <= count { addTo(p + c, doubles(x + c)); c += 8 }
+    while c < count { p[c] += Double(x[c]); c += 1 }
+}
+
+private func addCenteredSquaresRow(_ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, count: Int, into p: UnsafeMutablePointer<Double>) {
+    var c = 0
+    while c + 8 <= count { let d = doubles(x + c) - loadDoubles(mean + c); addTo(p + c, d * d); c += 8 }
+    while c < count { let d = Double(x[c]) - mean[c]; p[c] += d * d; c += 1 }
+}
+
+private func addGradientRow(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, count: Int,
+                            into p: UnsafeMutablePointer<Double>, _ q: UnsafeMutablePointer<Double>) {
+    var c = 0
+    while c + 8 <= count {
+        let g = doubles(dy + c)
+        addTo(p + c, g)
+        addTo(q + c, g * (doubles(x + c) - loadDoubles(mean + c)))
+        c += 8
+    }
+    while c < count { let g = Double(dy[c]); p[c] += g; q[c] += g * (Double(x[c]) - mean[c]); c += 1 }
+}
+
+private func sumOfDoubles(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    var lanes = SIMD8<Double>(), i = 0
+    while i + 8 <= count { lanes += doubles(x + i); i += 8 }
+    var total = lanes.sum()
+    while i < count { total += Double(x[i]); i += 1 }
+    return total
+}
+
+private func sumOfCenteredSquares(_ x: UnsafePointer<Float>, mean: Double, count: Int) -> Double {
+    var lanes = SIMD8<Double>(), i = 0
+    let m = SIMD8<Double>(repeating: mean)
+    while i + 8 <= count { let d = doubles(x + i) - m; lanes += d * d; i += 8 }
+    var total = lanes.sum()
+    while i < count { let d = Double(x[i]) - mean; total += d * d; i += 1 }
+    return total
+}
+
+private func sumOfGradientProducts(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Double, count: Int) -> (Double, Double) {
+    var s = SIMD8<Double>(), t = SIMD8<Double>(), i = 0
+    let m = SIMD8<Double>(repeating: mean)
+    while i + 8 <= count { let g = doubles(dy + i); s += g; t += g * (doubles(x + i) - m); i += 8 }
+    var sum = s.sum(), product = t.sum()
+    while i < count { let g = Double(dy[i]); sum += g; product += g * (Double(x[i]) - mean); i += 1 }
+    return (sum, product)
+}

@@ -1,0 +1,18 @@
+/// `out[i] = a[i] + b[i]` for `count` floats, in pieces over the cores (element by element, so
+/// the result never depends on the split). `out` may be `a` (an in-place sum).
+public func addElementwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+    let piece = 1 << 15, pieces = (count + piece - 1) / piece
+    let outAddress = Int(bitPattern: out)
+    parallelFor(pieces, minimumWorkPerItem: piece) { p in
+        let out = UnsafeMutablePointer<Float>(bitPattern: outAddress)!
+        let start = p * piece, n = min(count, start + piece) - start
+        var i = 0
+        while i + 16 <= n {
+            let x = UnsafeRawPointer(a + start + i).loadUnaligned(as: SIMD16<Float>.self)
+            let y = UnsafeRawPointer(b + start + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + start + i).storeBytes(of: x + y, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { out[start + i] = a[start + i] + b[start + i]; i += 1 }
+    }
+}
