@@ -19,9 +19,7 @@ gradients agree with Relapse to 1e-5 either way (fixtures/ref-layers.h5).
 
 usage: tools/bn_cnn_parity.py [--relapse PATH]
 """
-import argparse
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -30,9 +28,8 @@ import numpy as np
 import tf_keras  # noqa: F401 - imported here so TensorFlow reads the environment set above
 import keras  # noqa: F401
 
-from model_parity import judge
+from model_parity import judge, parity_main
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def build(K):
@@ -54,26 +51,16 @@ def build(K):
     return model
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--relapse", default=os.path.join(ROOT, ".build", "debug", "relapse"))
-    args = parser.parse_args()
-    failures = []
-
-    def check(ok, label, detail=""):
-        print(("ok   " if ok else "FAIL ") + label + (f" ({detail})" if detail else ""))
-        if not ok:
-            failures.append(label)
-
+def checks(relapse, check):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(128, 16, 16, 3)).astype(np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, size=128)]
-    judge(build, x, y, args.relapse, check, predict_tolerance=1e-4,
+    judge(build, x, y, relapse, check, predict_tolerance=1e-4,
           weights_label="every weight tensor (moving statistics included)", resume_holds=("moving_variance", 3))
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+
+
+def main():
+    parity_main(checks)
 
 
 if __name__ == "__main__":

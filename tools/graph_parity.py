@@ -17,9 +17,7 @@ For each Keras:
 
 usage: tools/graph_parity.py [--relapse PATH]
 """
-import argparse
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -27,9 +25,8 @@ import numpy as np
 import tf_keras  # noqa: F401 - imported here so TensorFlow reads the environment set above
 import keras  # noqa: F401
 
-from model_parity import judge
+from model_parity import judge, parity_main
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def build(K):
@@ -59,25 +56,15 @@ def build(K):
     return model
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--relapse", default=os.path.join(ROOT, ".build", "debug", "relapse"))
-    args = parser.parse_args()
-    failures = []
-
-    def check(ok, label, detail=""):
-        print(("ok   " if ok else "FAIL ") + label + (f" ({detail})" if detail else ""))
-        if not ok:
-            failures.append(label)
-
+def checks(relapse, check):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(96, 8, 8, 3)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=96)]
-    judge(build, x, y, args.relapse, check, keras_loads_checkpoint=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    judge(build, x, y, relapse, check, keras_loads_checkpoint=True)
+
+
+def main():
+    parity_main(checks)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,40 @@ judge() builds the model in tf-keras and in Keras 3 and checks, for each:
 - resume: 2 epochs in one run, and 1 epoch then `relapse resume epoch-0001.h5 --epochs 1
   --checkpoints <same folder>`, give bit-identical weights and optimizer state.
 """
+import argparse
 import csv
 import os
 import subprocess
+import sys
 import tempfile
 
 import h5py
 import numpy as np
 import tf_keras
 import keras
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def parity_main(run):
+    """The parity scripts' main: `--relapse PATH`, then `run(relapse, check)`, where
+    `check(ok, label, detail)` prints one line per check; exit status 1 on any failure."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--relapse", default=os.path.join(ROOT, ".build", "debug", "relapse"))
+    args = parser.parse_args()
+    failures = []
+
+    def check(ok, label, detail=""):
+        print(("ok   " if ok else "FAIL ") + label + (f" ({detail})" if detail else ""), flush=True)
+        if not ok:
+            failures.append(label)
+
+    run(args.relapse, check)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("all checks passed")
 
 
 def weights_of(path):

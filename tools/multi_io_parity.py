@@ -26,11 +26,9 @@ loads the `.keras` checkpoint (predictions within 1e-5, optimizer iterations), a
 
 usage: tools/multi_io_parity.py [--relapse PATH]
 """
-import argparse
 import io
 import os
 import subprocess
-import sys
 import tempfile
 import zipfile
 
@@ -41,9 +39,8 @@ import numpy as np  # noqa: E402
 import tf_keras  # noqa: E402,F401 - imported here so TensorFlow reads the environment set above
 import keras  # noqa: E402
 
-from model_parity import judge, keras_predict, write_data  # noqa: E402
+from model_parity import judge, parity_main, keras_predict, write_data  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def mse(K):
@@ -132,17 +129,7 @@ def keras_format(relapse, check, x, y):
               "" if same else "differs")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--relapse", default=os.path.join(ROOT, ".build", "debug", "relapse"))
-    args = parser.parse_args()
-    failures = []
-
-    def check(ok, label, detail=""):
-        print(("ok   " if ok else "FAIL ") + label + (f" ({detail})" if detail else ""))
-        if not ok:
-            failures.append(label)
-
+def checks(relapse, check):
     rng = np.random.default_rng(0)
     n = 96
     x = {"image": rng.uniform(0, 1, size=(n, 8, 8, 2)).astype(np.float32),
@@ -150,28 +137,28 @@ def main():
     y = {"cls": np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=n)],
          "reg": rng.normal(size=(n, 2)).astype(np.float32)}
     print("two in, two out")
-    judge(two_in_two_out, x, y, args.relapse, check, keras_loads_checkpoint=True)
+    judge(two_in_two_out, x, y, relapse, check, keras_loads_checkpoint=True)
 
     pixels = rng.uniform(0, 1, size=(n, 8, 8, 3)).astype(np.float32)
     targets = {"cls": np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=n)],
                "reg": rng.normal(size=(n, 1)).astype(np.float32)}
     print("one in, two out")
     judge(lambda K: one_in_two_out(K, ["categorical_crossentropy", mse(K)]), {"pixels": pixels}, targets,
-          args.relapse, check, keras_loads_checkpoint=True)
+          relapse, check, keras_loads_checkpoint=True)
     print("one in, two out, one loss")
     judge(lambda K: one_in_two_out(K, ["categorical_crossentropy", None]), {"pixels": pixels}, {"cls": targets["cls"]},
-          args.relapse, check, keras_loads_checkpoint=True)
+          relapse, check, keras_loads_checkpoint=True)
 
     print("dict in, dict out")
     judge(dict_in_dict_out, {"image": rng.normal(size=(n, 6)).astype(np.float32), "vector": x["vector"][:, :3].copy()},
-          {"cls": targets["cls"], "reg": y["reg"]}, args.relapse, check, keras_loads_checkpoint=True)
+          {"cls": targets["cls"], "reg": y["reg"]}, relapse, check, keras_loads_checkpoint=True)
 
     print("Keras 3 .keras")
-    keras_format(args.relapse, check, x, y)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    keras_format(relapse, check, x, y)
+
+
+def main():
+    parity_main(checks)
 
 
 if __name__ == "__main__":
