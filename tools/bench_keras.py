@@ -73,6 +73,13 @@ def bench_torch(model_path, x, y, epochs, batch):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.BCELoss()
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    train_torch(model, opt, loss_fn, tx, ty, epochs, batch)
+
+
+def train_torch(model, opt, loss_fn, tx, ty, epochs, batch):
+    """PyTorch's epochs over shuffled batches, each timed and printed as "torch epoch K S IMAGES/S"."""
+    import torch
+
     for epoch in range(epochs):
         start = time.perf_counter()
         order = torch.randperm(len(tx))
@@ -83,7 +90,7 @@ def bench_torch(model_path, x, y, epochs, batch):
             loss.backward()
             opt.step()
         s = time.perf_counter() - start
-        print(f"torch epoch {epoch + 1} {s:.4f} {len(x) / s:.1f}", flush=True)
+        print(f"torch epoch {epoch + 1} {s:.4f} {len(tx) / s:.1f}", flush=True)
 
 
 def bench_torch_resnet(model_path, x, y, epochs, batch):
@@ -97,17 +104,7 @@ def bench_torch_resnet(model_path, x, y, epochs, batch):
     loss_fn = torch.nn.CrossEntropyLoss()
     tx, ty = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), torch.from_numpy(y)
     model.train()
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(len(tx))
-        for i in range(0, len(tx), batch):
-            idx = order[i:i + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(tx[idx]), ty[idx])
-            loss.backward()
-            opt.step()
-        s = time.perf_counter() - start
-        print(f"torch epoch {epoch + 1} {s:.4f} {len(x) / s:.1f}", flush=True)
+    train_torch(model, opt, loss_fn, tx, ty, epochs, batch)
 
 
 def bench_files(model_path, checkpoint_path, repeats):
