@@ -46,7 +46,10 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5", "CCleanup", "CByteScan", "Budget"]),
         .target(name: "KerasFile", dependencies: ["HDF5", "CCleanup", "CZip"]),
         .target(name: "CLaneShuffles"),
-        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "Budget"], swiftSettings: kernelSettings),
+        // oneDNN's convolution primitives behind a plain C API (dnnl.h's fixed-size dimension
+        // arrays, reorders and scratchpads are clumsy from Swift).
+        .target(name: "CConvolutionPrimitives", linkerSettings: [.linkedLibrary("dnnl")]),
+        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "CConvolutionPrimitives", "Budget"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels", "Budget"]),
         .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5", "CCleanup", "Budget"]),
         .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),

@@ -30,6 +30,13 @@ let layers = [
           geometry: WindowGeometry(layout: .nhwc, channels: 32, inHeight: 16, inWidth: 16, kernel: (3, 3), strides: (1, 1), same: true)),
     Layer(name: "resnet 3x3 64->64 on 8x8", filters: 64, inputGradient: true,
           geometry: WindowGeometry(layout: .nhwc, channels: 64, inHeight: 8, inWidth: 8, kernel: (3, 3), strides: (1, 1), same: true)),
+    // ResNet-20's first layer (RGB in: no input gradient), a strided 3x3 and a strided 1x1 projection.
+    Layer(name: "resnet 3x3 3->16 on 32x32", filters: 16, inputGradient: false,
+          geometry: WindowGeometry(layout: .nhwc, channels: 3, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (1, 1), same: true)),
+    Layer(name: "resnet 3x3 16->32 on 32x32, stride 2", filters: 32, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 16, inHeight: 32, inWidth: 32, kernel: (3, 3), strides: (2, 2), same: true)),
+    Layer(name: "resnet 1x1 16->32 on 32x32, stride 2", filters: 32, inputGradient: true,
+          geometry: WindowGeometry(layout: .nhwc, channels: 16, inHeight: 32, inWidth: 32, kernel: (1, 1), strides: (2, 2), same: false)),
     // Pointwise (SeparableConv2D's second half, MobileNet-style 1x1): im2col is a plain copy here.
     Layer(name: "1x1 64->64 on 32x32", filters: 64, inputGradient: true,
           geometry: WindowGeometry(layout: .nhwc, channels: 64, inHeight: 32, inWidth: 32, kernel: (1, 1), strides: (1, 1), same: false)),
@@ -76,6 +83,10 @@ for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true 
     if g.strideH == 1, g.strideW == 1, CommandLine.arguments.contains("--all")
         || makeConvolution2D(geometry: g, filters: layer.filters) is FFTConv2DKernel {
         algorithms.append(("fft", FFTConv2DKernel(geometry: g, filters: layer.filters)))
+    }
+    if let implementation = OneDNNConv2DKernel.compiledImplementation(g, filters: layer.filters) {
+        algorithms.append(("onednn", OneDNNConv2DKernel(geometry: g, filters: layer.filters)))
+        print("(oneDNN: \(implementation))")
     }
     print(layer.name)
     // `--algorithm NAME` times only that algorithm.

@@ -45,10 +45,12 @@ public enum ConvolutionChoice: String, Sendable, CaseIterable {
 
 /// The algorithm with the least work for this shape: the FFT for large kernels on large
 /// outputs with few input channels (the seed's first layer), Winograd F(2, 4) when the output is
-/// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), Winograd F(2 x 2, 3 x 3)
-/// for stride-1 3x3 kernels with enough channels to fill its sixteen lanes (ResNet's layers: 4/9),
-/// the paired Winograd transform for other large stride-1 kernels (9/16), im2col + GEMM for
-/// everything else (1x1, strided, 3x3 on few channels such as an RGB input).
+/// one 2 x 2 tile (the seed's second layer: 25/64 of the direct products), the paired Winograd
+/// transform for other large stride-1 kernels (9/16); then, for channels-last images, oneDNN's
+/// compiled direct kernels (ResNet's 3x3 and 1x1 layers, strided or not: 1.5-3x im2col's speed),
+/// except where Winograd F(2 x 2, 3 x 3) is ahead of them, stride-1 3x3 kernels on small maps with
+/// enough channels to fill its sixteen lanes (4/9 of the products); im2col + GEMM for everything
+/// else. Measured with `conv-bench` (docs/PERFORMANCE.md, Stop 13).
 public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any Convolution2D {
     if ConvolutionChoice.current == .direct { return Conv2DKernel(geometry: g, filters: filters) }
     // Dilated windows: only im2col gathers them (the transforms assume neighbouring taps).
@@ -62,9 +64,13 @@ public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any C
         return FFTConv2DKernel(geometry: g, filters: filters)
     }
     if let quad, quad == gemmBased, 4 * quad <= 3 * direct { return QuadWinogradConv2DKernel(geometry: g, filters: filters) }
-    if let winograd3x3, winograd3x3 == gemmBased, 4 * winograd3x3 <= 3 * direct {
-        return Winograd3x3Conv2DKernel(geometry: g, filters: filters)
+    let f23 = winograd3x3.map { $0 == gemmBased && 4 * $0 <= 3 * direct } ?? false
+    if !(f23 && g.positions < OneDNNConv2DKernel.fewestPositionsAheadOfWinograd),
+       g.kernelHeight <= OneDNNConv2DKernel.largestKernel, g.kernelWidth <= OneDNNConv2DKernel.largestKernel,
+       OneDNNConv2DKernel.compiledImplementation(g, filters: filters) != nil {
+        return OneDNNConv2DKernel(geometry: g, filters: filters)
     }
+    if f23 { return Winograd3x3Conv2DKernel(geometry: g, filters: filters) }
     if winograd != nil { return WinogradConv2DKernel(geometry: g, filters: filters) }
     return Conv2DKernel(geometry: g, filters: filters)
 }
