@@ -103,12 +103,21 @@ extension ModelReport {
     /// Every setting of a file that stops training or prediction: the model's and its layers',
     /// then the training config's loss and other keys, then its optimizer, each in the math of the Keras that wrote the file.
     public static func refusals(of model: KerasModel) -> [ConfigRefusal] {
-        var refusals = model.definition?.refusals ?? []
+        var refusals = layerRefusals(of: model)
         if let config = model.trainingConfig {
             refusals += (model.definition.map { Loss.parse(trainingConfig: config.json, model: $0, generation: model.producer.generation) }
                 ?? Loss.parse(trainingConfig: config.json)).refusals
             refusals += Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
         }
         return refusals
+    }
+
+    /// The model's and its layers' refusals: the config's own, else what the built graph's
+    /// output shapes reveal (`Network.shapeRefusals`; a graph that cannot be built lists none
+    /// here, and the layer table names its problem).
+    public static func layerRefusals(of model: KerasModel) -> [ConfigRefusal] {
+        let refusals = model.definition?.refusals ?? []
+        guard refusals.isEmpty else { return refusals }
+        return (try? Network.shapeRefusals(of: model)) ?? []
     }
 }
