@@ -37,8 +37,10 @@ enum Keras3BiasAxis {
 
     /// The refusal of one call of a layer, given the per-sample shape it outputs there: a
     /// channels_first convolution with a bias of more than one channel whose last axis is as
-    /// long as its channel axis.
-    static func refusal(_ spec: LayerSpec, outputShape: [Int], producer: Producer, backend: String?) -> ConfigRefusal? {
+    /// long as its channel axis. `convertedFrom`: the Keras of a model `convert` would rewrite
+    /// for this one, which computes the channel bias.
+    static func refusal(_ spec: LayerSpec, outputShape: [Int], producer: Producer, backend: String?,
+                        convertedFrom source: Producer? = nil) -> ConfigRefusal? {
         guard let (dataFormat, useBias) = spec.convolutionBias, dataFormat == .channelsFirst, useBias,
               outputShape.count >= 2, let channels = outputShape.first, channels > 1, outputShape.last == channels
         else { return nil }
@@ -47,23 +49,27 @@ enum Keras3BiasAxis {
         // Saved on JAX or PyTorch, the model can be saved again as a legacy .h5, which records it.
         let backendNote = backend == nil
             ? " (the file does not record its backend: a model saved on JAX or PyTorch records it in a legacy .h5)" : ""
+        let consequence = source.map { "\($0) adds it along the channels, so the converted model would compute something else" }
+            ?? "Relapse computes the channel bias and cannot reproduce that\(backendNote)"
         return ConfigRefusal(
             scope: "layer '\(spec.name)' (\(spec.className))", key: "data_format", value: .string(dataFormat.rawValue),
-            reason: "with \(channels) output channels and an output \(axis) of \(channels): \(keras) on the TensorFlow backend adds this bias along the last axis (the \(axis)), not the channels, when the two sizes are equal; Relapse computes the channel bias and cannot reproduce that\(backendNote)")
+            reason: "with \(channels) output channels and an output \(axis) of \(channels): \(keras) on the TensorFlow backend adds this bias along the last axis (the \(axis)), not the channels, when the two sizes are equal; \(consequence)")
     }
 }
 
 extension Graph {
     /// Every layer that `Keras3BiasAxis` refuses for a file saved by `producer` on `backend`,
     /// once per layer (a shared layer is judged at each of its calls), in node order.
-    func keras3BiasAxisRefusals(_ definition: ModelDefinition, producer: Producer, backend: String?) -> [ConfigRefusal] {
+    func keras3BiasAxisRefusals(_ definition: ModelDefinition, producer: Producer, backend: String?,
+                                convertedFrom source: Producer? = nil) -> [ConfigRefusal] {
         guard Keras3BiasAxis.applies(producer: producer, backend: backend) else { return [] }
         var refused = Set<Int>()
         var refusals: [ConfigRefusal] = []
         for node in nodes {
             guard let k = node.spec, !refused.contains(k),
                   let refusal = Keras3BiasAxis.refusal(definition.layers[k], outputShape: node.layer.base.outputShape,
-                                                       producer: producer, backend: backend) else { continue }
+                                                       producer: producer, backend: backend, convertedFrom: source)
+            else { continue }
             refused.insert(k)
             refusals.append(refusal)
         }

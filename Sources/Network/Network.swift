@@ -147,10 +147,11 @@ public final class Network {
 
     /// The settings of a file that only its built graph's shapes reveal (`Keras3BiasAxis`), all
     /// of them, for `inspect` and `convert`; empty for a weights-only file. Needs a definition
-    /// without refusals (a refused layer is not built).
-    public static func shapeRefusals(of model: KerasModel) throws -> [ConfigRefusal] {
+    /// without refusals (a refused layer is not built). `convertedFrom`: the Keras of the model
+    /// `convert` made this one from.
+    public static func shapeRefusals(of model: KerasModel, convertedFrom source: Producer? = nil) throws -> [ConfigRefusal] {
         guard let definition = model.definition else { return [] }
         return try Graph(definition, store: ParameterStore())
-            .keras3BiasAxisRefusals(definition, producer: model.producer, backend: model.backend)
+            .keras3BiasAxisRefusals(definition, producer: model.producer, backend: model.backend, convertedFrom: source)
     }
 }

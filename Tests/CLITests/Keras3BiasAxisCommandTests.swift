@@ -72,6 +72,21 @@ final class Keras3BiasAxisCommandTests: XCTestCase {
         }
     }
 
+    /// convert refuses to make such a tf-keras model a Keras 3 one (Keras 3 would add the bias
+    /// along the width); kept for tf-keras, it converts.
+    func testConvertRefusesToMakeAKeras3ModelThatAddsTheBiasAlongTheWidth() throws {
+        let model = try writeModel("tfk", width: 10, kerasVersion: "2.21.0")
+        for (output, dialect) in [(directory + "/out.keras", [String]()), (directory + "/out.h5", ["--dialect", "keras3"])] {
+            let result = try Relapse.run(["convert", model, output] + dialect)
+            XCTAssertEqual(result.status, 2, result.stderr)
+            XCTAssertEqual(result.stderr, "relapse: error: \(model): layer 'conv2d_1' (Conv2D): data_format = \"channels_first\" with 8 output channels and an output width of 8: Keras 3.15.1 on the TensorFlow backend adds this bias along the last axis (the width), not the channels, when the two sizes are equal; tf.keras 2.21.0 adds it along the channels, so the converted model would compute something else\n")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        }
+        let kept = directory + "/kept.keras"
+        XCTAssertEqual(try Relapse.run(["convert", model, kept, "--dialect", "tf-keras"]).status, 0)
+        XCTAssertEqual(try Relapse.run(["convert", try writeModel("tfk-narrow", width: 7, kerasVersion: "2.21.0"), directory + "/narrow.keras"]).status, 0)
+    }
+
     func testAnotherWidthTFKerasAndOtherBackendsPredict() throws {
         for (model, width) in [(try writeModel("k3-narrow", width: 7, kerasVersion: "3.15.1"), 7),
                                (try writeModel("k3-narrow-keras", width: 7, kerasVersion: "3.15.1"), 7),
