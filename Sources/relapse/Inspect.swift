@@ -20,8 +20,9 @@ struct Inspect: ParsableCommand {
             let model = try KerasModel.load(file)
             // Every refused setting is listed; the network (which checks weight shapes) is
             // built only when no layer is refused.
-            let refusals = ModelReport.refusals(of: model)
-            let network = ModelReport.layerRefusals(of: model).isEmpty ? try checkedNetwork(of: model, in: file) : nil
+            let layerRefusals = ModelReport.layerRefusals(of: model)
+            let refusals = layerRefusals + ModelReport.trainingRefusals(of: model)
+            let network = layerRefusals.isEmpty ? try checkedNetwork(of: model, in: file) : nil
             let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network),
                                          refusals: refusals)
             print(json ? report.json().prettyPrinted() : report.text())
