@@ -97,8 +97,8 @@ FAMILIES = {
         ("pool", "MaxPooling2D", {}, CHAIN),                                              # 3 x 3 x 20
         ("flatten", "Flatten", {}, CHAIN),
         ("dense", "Dense", dict(units=3, activation="softmax"), CHAIN)]),
-    # The other 2-D convolutions in a chain (channels_first shapes never have width = channels:
-    # see tools/spatial_parity.py on Keras 3's bias there).
+    # The other 2-D convolutions in a chain (channels_first shapes never have width = channels,
+    # but in convs-channels-first-bias-width: Keras 3 adds the bias along the width there).
     "convs": dict(data="img", nodes=[
         ("conv", "Conv2D", dict(filters=3, kernel_size=3, activation="relu"), CHAIN),     # 6 x 6 x 3
         ("transpose", "Conv2DTranspose", dict(filters=4, kernel_size=3), CHAIN),          # 8 x 8 x 4
@@ -430,6 +430,12 @@ case("separable-kernel-settings", **fam("convs", separable={"kernel_regularizer"
 case("convs-channels-first", data="img-cf", inert=True,
      **fam("convs", **{r: {"data_format": CF} for r in ("conv", "flatten") + CONVS}),
      setting="the convs family channels_first on (1, 8, 8) inputs (the same numbers as channels_last)")
+# Keras 3.7+ on TensorFlow adds a channels_first convolution's bias along the last axis where that
+# axis is as long as the channels (Sources/Network/Keras3BiasAxis.swift): Conv2D with 6 filters
+# on (1, 8, 8) outputs (6, 6, 6). Relapse refuses the Keras 3 file; tf-keras adds it on the channels.
+case("convs-channels-first-bias-width", data="img-cf", parent="convs-channels-first",
+     **fam("convs", conv={"data_format": CF, "filters": 6}, **{r: {"data_format": CF} for r in ("flatten",) + CONVS}),
+     setting="the convs family channels_first, Conv2D filters=6: a (6, 6, 6) output, as wide as its channels")
 case("convs-float64", **fam("convs", **{r: {"dtype": "float64"} for r in CONVS}))
 
 SEQ_LAYERS = ("conv1d", "maxpool1d", "avgpool1d", "gap1d", "gmp1d")
@@ -636,6 +642,8 @@ EXPECT = {
     "seq-float64": ("refuse", ["dtype", "float64"]),
     "resize-float64": ("refuse", ["dtype", "float64"]),
     "merge-float64": ("refuse", ["dtype", "float64"]),
+    # Keras 3.7+ on TensorFlow adds this Conv2D's bias along the width (output (6, 6, 6)).
+    "keras3:convs-channels-first-bias-width": ("refuse", ["data_format"]),
     # SpatialDropout2D at a rate: Relapse's masks are its own, as for Dropout.
     "spatial-dropout": ("trains", []),
     # Keras 3's Huber.get_config() drops delta: the file says Huber(delta=1.0) while the

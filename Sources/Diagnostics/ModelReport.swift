@@ -103,12 +103,23 @@ extension ModelReport {
     /// Every setting of a file that stops training or prediction: the model's and its layers',
     /// then the training config's loss and other keys, then its optimizer, each in the math of the Keras that wrote the file.
     public static func refusals(of model: KerasModel) -> [ConfigRefusal] {
-        var refusals = model.definition?.refusals ?? []
-        if let config = model.trainingConfig {
-            refusals += (model.definition.map { Loss.parse(trainingConfig: config.json, model: $0, generation: model.producer.generation) }
-                ?? Loss.parse(trainingConfig: config.json)).refusals
-            refusals += Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
-        }
-        return refusals
+        layerRefusals(of: model) + trainingRefusals(of: model)
+    }
+
+    /// The training config's refusals: its loss and other keys, then its optimizer.
+    public static func trainingRefusals(of model: KerasModel) -> [ConfigRefusal] {
+        guard let config = model.trainingConfig else { return [] }
+        return (model.definition.map { Loss.parse(trainingConfig: config.json, model: $0, generation: model.producer.generation) }
+            ?? Loss.parse(trainingConfig: config.json)).refusals
+            + Training.Optimizer.refusals(trainingConfig: config, flavor: OptimizerFlavor(producer: model.producer))
+    }
+
+    /// The model's and its layers' refusals: the config's own, else what the built graph's
+    /// output shapes reveal (`Network.shapeRefusals`; a graph that cannot be built lists none
+    /// here, and the layer table names its problem).
+    public static func layerRefusals(of model: KerasModel) -> [ConfigRefusal] {
+        let refusals = model.definition?.refusals ?? []
+        guard refusals.isEmpty else { return refusals }
+        return (try? Network.shapeRefusals(of: model)) ?? []
     }
 }

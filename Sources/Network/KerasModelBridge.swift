@@ -29,6 +29,7 @@ extension Network {
         guard let definition = model.definition else {
             throw NetworkError(layer: nil, "the file holds weights only, no architecture")
         }
-        try self.init(definition: definition, weights: model.weightTensors, dropoutSeed: dropoutSeed)
+        try self.init(definition: definition, dropoutSeed: dropoutSeed, producer: model.producer, backend: model.backend)
+        try loadWeights(model.weightTensors)
     }
 }

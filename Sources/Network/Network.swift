@@ -86,7 +86,10 @@ public final class Network {
     var gradientSums: [Tensor] = []
 
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
-    public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0) throws {
+    /// `producer` and `backend`: the Keras that saved the file, whose layers may compute what
+    /// only the built shapes reveal (`Keras3BiasAxis`); unknown for a config on its own.
+    public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0,
+                producer: Producer = .unknown(version: nil), backend: String? = nil) throws {
         self.definition = definition
         self.dropoutGenerator = SeededGenerator(seed: dropoutSeed)
         let specs = definition.layers
@@ -94,6 +97,8 @@ public final class Network {
         // A setting Relapse does not compute stops the model here, before it can train or predict.
         try ConfigRefusals(definition.refusals).check()
         var graph = try Graph(definition, store: ParameterStore())
+        // So does one that the layers' output shapes make Keras compute differently.
+        try ConfigRefusals(graph.keras3BiasAxisRefusals(definition, producer: producer, backend: backend)).check()
 
         // Weights in config order, each layer's from its first call (later calls share them).
         var variables: [Parameter] = []
@@ -138,5 +143,15 @@ public final class Network {
     /// The layer table for `inspect`, without building buffers for weights' values.
     public static func layerTable(for definition: ModelDefinition) throws -> [LayerInfo] {
         try Network(definition: definition).layerInfos
+    }
+
+    /// The settings of a file that only its built graph's shapes reveal (`Keras3BiasAxis`), all
+    /// of them, for `inspect` and `convert`; empty for a weights-only file. Needs a definition
+    /// without refusals (a refused layer is not built). `convertedFrom`: the Keras of the model
+    /// `convert` made this one from.
+    public static func shapeRefusals(of model: KerasModel, convertedFrom source: Producer? = nil) throws -> [ConfigRefusal] {
+        guard let definition = model.definition else { return [] }
+        return try Graph(definition, store: ParameterStore())
+            .keras3BiasAxisRefusals(definition, producer: model.producer, backend: model.backend, convertedFrom: source)
     }
 }

@@ -20,7 +20,8 @@ struct Convert: ParsableCommand {
             optimizer slot is carried over bit for bit, so the target Keras continues the run \
             (Keras 3's legacy .h5 loader itself restores no optimizer slots: write .keras for \
             Keras 3). Settings the target has no equivalent for (Keras 2.2's decay, Nadam, \
-            Keras 3's hard_sigmoid, which tf-keras computes differently) are refused by name.
+            Keras 3's hard_sigmoid, which tf-keras computes differently, a channels_first \
+            convolution whose bias Keras 3 on TensorFlow adds along the width) are refused by name.
             """)
 
     @Argument(help: "The model to read (.h5, .keras).")
@@ -45,7 +46,13 @@ struct Convert: ParsableCommand {
             case .keras3:
                 guard let network else { break }
                 let shapes = Dictionary(network.layerInfos.map { ($0.name, $0.outputShape) }, uniquingKeysWith: { a, _ in a })
+                let source = model.producer
                 model = try RunSetupBridge.withFile(input) { try model.convertedToKeras3(outputShapes: shapes) }
+                // What Keras 3 would compute otherwise than the input's Keras is refused, here
+                // found by the converted model's shapes (Keras3BiasAxis).
+                try RunSetupBridge.withFile(input) {
+                    try ConfigRefusals(Network.shapeRefusals(of: model, convertedFrom: source)).check()
+                }
             case .tfKeras:
                 model = try RunSetupBridge.withFile(input) { try model.convertedToTFKeras() }
             case nil:

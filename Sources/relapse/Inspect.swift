@@ -19,9 +19,10 @@ struct Inspect: ParsableCommand {
         try reportingFailures {
             let model = try KerasModel.load(file)
             // Every refused setting is listed; the network (which checks weight shapes) is
-            // built only when there is none.
-            let refusals = ModelReport.refusals(of: model)
-            let network = (model.definition?.refusals ?? []).isEmpty ? try checkedNetwork(of: model, in: file) : nil
+            // built only when no layer is refused.
+            let layerRefusals = ModelReport.layerRefusals(of: model)
+            let refusals = layerRefusals + ModelReport.trainingRefusals(of: model)
+            let network = layerRefusals.isEmpty ? try checkedNetwork(of: model, in: file) : nil
             let report = try ModelReport(path: file, model: model, notes: LossSemanticsNote.notes(for: model, network: network),
                                          refusals: refusals)
             print(json ? report.json().prettyPrinted() : report.text())
