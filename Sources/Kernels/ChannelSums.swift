@@ -24,12 +24,9 @@ public final class ChannelSums {
     public func sum(_ x: UnsafePointer<Float>, outer: Int, into sums: UnsafeMutablePointer<Double>) {
         let C = channels, inner = self.inner
         reduce(outer: outer, into: sums, nil) { rows, p, _ in
+            if inner == 1 { return addRows(x, rows, channels: C, into: p) }
             for o in rows {
-                if inner == 1 {
-                    addRow(x + o * C, count: C, into: p)
-                } else {
-                    for c in 0..<C { p[c] += sumOfDoubles(x + (o * C + c) * inner, count: inner) }
-                }
+                for c in 0..<C { p[c] += sumOfDoubles(x + (o * C + c) * inner, count: inner) }
             }
         }
     }
@@ -39,12 +36,9 @@ public final class ChannelSums {
                                 into sums: UnsafeMutablePointer<Double>) {
         let C = channels, inner = self.inner
         reduce(outer: outer, into: sums, nil) { rows, p, _ in
+            if inner == 1 { return addCenteredSquaresRows(x, rows, mean: mean, channels: C, into: p) }
             for o in rows {
-                if inner == 1 {
-                    addCenteredSquaresRow(x + o * C, mean: mean, count: C, into: p)
-                } else {
-                    for c in 0..<C { p[c] += sumOfCenteredSquares(x + (o * C + c) * inner, mean: mean[c], count: inner) }
-                }
+                for c in 0..<C { p[c] += sumOfCenteredSquares(x + (o * C + c) * inner, mean: mean[c], count: inner) }
             }
         }
     }
@@ -54,15 +48,12 @@ public final class ChannelSums {
                              into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
         let C = channels, inner = self.inner
         reduce(outer: outer, into: dySums, dyXcSums) { rows, p, q in
+            if inner == 1 { return addGradientRows(dy, x, rows, mean: mean, channels: C, into: p, q!) }
             for o in rows {
-                if inner == 1 {
-                    addGradientRow(dy + o * C, x + o * C, mean: mean, count: C, into: p, q!)
-                } else {
-                    for c in 0..<C {
-                        let (s, t) = sumOfGradientProducts(dy + (o * C + c) * inner, x + (o * C + c) * inner, mean: mean[c], count: inner)
-                        p[c] += s
-                        q![c] += t
-                    }
+                for c in 0..<C {
+                    let (s, t) = sumOfGradientProducts(dy + (o * C + c) * inner, x + (o * C + c) * inner, mean: mean[c], count: inner)
+                    p[c] += s
+                    q![c] += t
                 }
             }
         }
@@ -107,28 +98,81 @@ private func addTo(_ p: UnsafeMutablePointer<Double>, _ v: SIMD8<Double>) {
 @inline(__always)
 private func loadDoubles(_ p: UnsafePointer<Double>) -> SIMD8<Double> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self) }
 
-private func addRow(_ x: UnsafePointer<Float>, count: Int, into p: UnsafeMutablePointer<Double>) {
-    var c = 0
-    while c + 8 <= count { addTo(p + c, doubles(x + c)); c += 8 }
-    while c < count { p[c] += Double(x[c]); c += 1 }
-}
+// Channels last: the rows of a piece channel block by block (sixteen channels in two Double lanes,
+// then eight, then one), the block's sums held in registers over all the rows and added to the
+// piece's partial at the end. Each channel's additions are the row-by-row ones in the same order
+// (the partial starts at zero), without a load and store of the partial per row.
 
-private func addCenteredSquaresRow(_ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, count: Int, into p: UnsafeMutablePointer<Double>) {
+private func addRows(_ x: UnsafePointer<Float>, _ rows: Range<Int>, channels C: Int, into p: UnsafeMutablePointer<Double>) {
     var c = 0
-    while c + 8 <= count { let d = doubles(x + c) - loadDoubles(mean + c); addTo(p + c, d * d); c += 8 }
-    while c < count { let d = Double(x[c]) - mean[c]; p[c] += d * d; c += 1 }
-}
-
-private func addGradientRow(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, count: Int,
-                            into p: UnsafeMutablePointer<Double>, _ q: UnsafeMutablePointer<Double>) {
-    var c = 0
-    while c + 8 <= count {
-        let g = doubles(dy + c)
-        addTo(p + c, g)
-        addTo(q + c, g * (doubles(x + c) - loadDoubles(mean + c)))
-        c += 8
+    while c + 16 <= C {
+        var a = SIMD8<Double>(), b = SIMD8<Double>()
+        for o in rows { let r = x + o * C + c; a += doubles(r); b += doubles(r + 8) }
+        addTo(p + c, a); addTo(p + c + 8, b); c += 16
     }
-    while c < count { let g = Double(dy[c]); p[c] += g; q[c] += g * (Double(x[c]) - mean[c]); c += 1 }
+    while c + 8 <= C {
+        var a = SIMD8<Double>()
+        for o in rows { a += doubles(x + o * C + c) }
+        addTo(p + c, a); c += 8
+    }
+    while c < C {
+        var a = 0.0
+        for o in rows { a += Double(x[o * C + c]) }
+        p[c] += a; c += 1
+    }
+}
+
+private func addCenteredSquaresRows(_ x: UnsafePointer<Float>, _ rows: Range<Int>, mean: UnsafePointer<Double>, channels C: Int,
+                                    into p: UnsafeMutablePointer<Double>) {
+    var c = 0
+    while c + 16 <= C {
+        let ma = loadDoubles(mean + c), mb = loadDoubles(mean + c + 8)
+        var a = SIMD8<Double>(), b = SIMD8<Double>()
+        for o in rows {
+            let r = x + o * C + c
+            let da = doubles(r) - ma, db = doubles(r + 8) - mb
+            a += da * da; b += db * db
+        }
+        addTo(p + c, a); addTo(p + c + 8, b); c += 16
+    }
+    while c + 8 <= C {
+        let m = loadDoubles(mean + c)
+        var a = SIMD8<Double>()
+        for o in rows { let d = doubles(x + o * C + c) - m; a += d * d }
+        addTo(p + c, a); c += 8
+    }
+    while c < C {
+        var a = 0.0
+        for o in rows { let d = Double(x[o * C + c]) - mean[c]; a += d * d }
+        p[c] += a; c += 1
+    }
+}
+
+private func addGradientRows(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Range<Int>, mean: UnsafePointer<Double>,
+                             channels C: Int, into p: UnsafeMutablePointer<Double>, _ q: UnsafeMutablePointer<Double>) {
+    var c = 0
+    while c + 16 <= C {
+        let ma = loadDoubles(mean + c), mb = loadDoubles(mean + c + 8)
+        var sa = SIMD8<Double>(), sb = SIMD8<Double>(), ta = SIMD8<Double>(), tb = SIMD8<Double>()
+        for o in rows {
+            let g = dy + o * C + c, r = x + o * C + c
+            let ga = doubles(g), gb = doubles(g + 8)
+            sa += ga; sb += gb
+            ta += ga * (doubles(r) - ma); tb += gb * (doubles(r + 8) - mb)
+        }
+        addTo(p + c, sa); addTo(p + c + 8, sb); addTo(q + c, ta); addTo(q + c + 8, tb); c += 16
+    }
+    while c + 8 <= C {
+        let m = loadDoubles(mean + c)
+        var s = SIMD8<Double>(), t = SIMD8<Double>()
+        for o in rows { let g = doubles(dy + o * C + c); s += g; t += g * (doubles(x + o * C + c) - m) }
+        addTo(p + c, s); addTo(q + c, t); c += 8
+    }
+    while c < C {
+        var s = 0.0, t = 0.0
+        for o in rows { let g = Double(dy[o * C + c]); s += g; t += g * (Double(x[o * C + c]) - mean[c]) }
+        p[c] += s; q[c] += t; c += 1
+    }
 }
 
 private func sumOfDoubles(_ x: UnsafePointer<Float>, count: Int) -> Double {
