@@ -88,6 +88,18 @@ final class TrainingSignalsTests: XCTestCase {
         XCTAssertEqual(DeadUnits.share(output), 0.5)
     }
 
+    /// The reference batch runs in chunks of a training batch: units alive in any chunk are
+    /// alive, as over the whole batch at once. A NaN is not positive.
+    func testDeadUnitsOverChunksAreThoseOfTheWholeBatch() {
+        let whole = Tensor(shape: [3, 4], data: [1, 0, -2, .nan, -1, -1, 0, -3, -5, 0, 0, 2])
+        var alive: [UInt8] = []
+        DeadUnits.markAlive(Tensor(shape: [2, 4], data: [1, 0, -2, .nan, -1, -1, 0, -3]), in: &alive)
+        XCTAssertEqual(DeadUnits.share(alive: alive), 0.75)
+        DeadUnits.markAlive(Tensor(shape: [1, 4], data: [-5, 0, 0, 2]), in: &alive)
+        XCTAssertEqual(DeadUnits.share(alive: alive), 0.5)
+        XCTAssertEqual(DeadUnits.share(whole), 0.5)
+    }
+
     func testChanceLossIsTheLossOfPredictingTheLabelMean() {
         // Labels 3:1 over two classes: the constant prediction (0.75, 0.25) has binary cross-entropy
         // -(0.75 log 0.75 + 0.25 log 0.25), the entropy of the label distribution.

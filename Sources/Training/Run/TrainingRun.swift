@@ -16,10 +16,13 @@ public final class TrainingRun {
     /// The format of checkpoints and `best.*`: by default that of the file the run started from.
     public var checkpointFormat: ModelFileFormat
     /// The first samples of the training data (up to 256, in data order): the fixed batch whose
-    /// ReLU outputs give `dead_fraction/<layer>` each epoch.
-    lazy var referenceBatch: [Tensor]? = {
+    /// ReLU outputs give `dead_fraction/<layer>` each epoch, in chunks of at most a training batch.
+    lazy var referenceBatch: [[Tensor]]? = {
         guard training.count > 0, !trainer.network.reluOutputs.isEmpty else { return nil }
-        return training.batchTensors(indices: 0..<min(256, training.count)).inputs
+        let samples = min(256, training.count), chunk = max(1, min(state.batchSize, samples))
+        return stride(from: 0, to: samples, by: chunk).map {
+            training.batchTensors(indices: $0..<min(samples, $0 + chunk)).inputs
+        }
     }()
     /// `chance_loss` in history.csv: a constant predictor's loss on the training data.
     lazy var chanceLoss: Double? = ChanceLoss.of(trainer.losses, semantics: trainer.semantics, targets: training.targets,
