@@ -92,26 +92,26 @@ struct KeptForward {
     }
 }
 
-/// gradBias[o] += the sum of `dy` over samples and positions for channel o: per sample in float
-/// (eight lanes), across samples in Double; channels in parallel. The same for every algorithm.
+/// gradBias[o] += the sum of `dy` over samples and positions for channel o. Channels last: the
+/// rows (sample, position) in Double by `ChannelSums`, pieces over the cores (a task per channel
+/// striding through every row read the whole gradient once per channel). Channels first: per
+/// sample in float (eight lanes), across samples in Double; channels in parallel. The same for
+/// every algorithm.
 func addConvBiasGradient(_ g: WindowGeometry, filters O: Int, _ dy: UnsafePointer<Float>, batch: Int,
                          sums: inout [Double], into gradBias: UnsafeMutablePointer<Float>) {
     let P = g.positions
     if sums.count < O { sums = [Double](repeating: 0, count: O) }
     sums.withUnsafeMutableBufferPointer { sums in
         let sums = sums.baseAddress!
-        parallelFor(O, minimumWorkPerItem: batch * P) { o in
-            var total: Double = 0
-            for s in 0..<batch {
-                let d = dy + s * P * O
-                switch g.layout {
-                case .nhwc:
-                    for p in 0..<P { total += Double(d[p * O + o]) }
-                case .nchw:
-                    total += Double(sumOfFloats(d + o * P, count: P))
-                }
+        switch g.layout {
+        case .nhwc:
+            ChannelSums(channels: O, inner: 1).sum(dy, outer: batch * P, into: sums)
+        case .nchw:
+            parallelFor(O, minimumWorkPerItem: batch * P) { o in
+                var total: Double = 0
+                for s in 0..<batch { total += Double(sumOfFloats(dy + s * P * O + o * P, count: P)) }
+                sums[o] = total
             }
-            sums[o] = total
         }
     }
     for o in 0..<O { gradBias[o] += Float(sums[o]) }
