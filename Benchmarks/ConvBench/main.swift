@@ -88,6 +88,10 @@ for layer in layers where layerFilter.map({ layer.name.hasPrefix($0) }) ?? true 
         algorithms.append(("onednn", OneDNNConv2DKernel(geometry: g, filters: layer.filters)))
         print("(oneDNN: \(implementation))")
     }
+    if let implementation = OneDNNConv2DKernel.compiledImplementation(g, filters: layer.filters, algorithm: .winograd) {
+        algorithms.append(("onednn-f43", OneDNNConv2DKernel(geometry: g, filters: layer.filters, algorithm: .winograd)))
+        print("(oneDNN Winograd: \(implementation))")
+    }
     print(layer.name)
     // `--algorithm NAME` times only that algorithm.
     let only = CommandLine.arguments.firstIndex(of: "--algorithm").map { CommandLine.arguments[$0 + 1] }

@@ -5,17 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// One primitive with its scratchpad and, where its weights layout is not Keras's, a buffer for
-/// the weights (or weight gradient) in its own layout and the reorder between the two.
+/// A tensor between Keras's layout (the caller's buffer) and the layout a primitive chose: where
+/// they differ, a buffer in the primitive's layout and the reorder into it (an input) or out of it
+/// (an output).
+typedef struct {
+    dnnl_memory_desc_t md;              // the primitive's layout
+    int differs;
+    void *buffer;
+    dnnl_primitive_t reorder;
+} bridge_t;
+
+/// One primitive with its scratchpad and its three tensors' bridges, in the order of its
+/// arguments: two inputs and one output (forward: src, weights -> dst; backward data: diff_dst,
+/// weights -> diff_src; backward weights: src, diff_dst -> diff_weights).
 typedef struct {
     dnnl_primitive_desc_t descriptor;
     dnnl_primitive_t primitive;
     void *scratchpad;
     dnnl_memory_t scratchpad_memory;
-    dnnl_memory_desc_t weights_md;      // the layout the primitive wants (or gives) its weights in
-    int weights_differ;                 // not Keras's (kh, kw, in, out)
-    float *weights;                     // buffer in that layout, when it differs
-    dnnl_primitive_t reorder;           // Keras's -> the primitive's (forward, backward data) or back
+    bridge_t tensor[3];
 } pass_t;
 
 struct relapse_convolution {
@@ -28,19 +36,30 @@ struct relapse_convolution {
     int made[3];
 };
 
+static void release_bridge(bridge_t *b) {
+    if (b->reorder) dnnl_primitive_destroy(b->reorder);
+    free(b->buffer);
+    memset(b, 0, sizeof *b);
+}
+
 static void release_pass(pass_t *p) {
-    if (p->reorder) dnnl_primitive_destroy(p->reorder);
     if (p->primitive) dnnl_primitive_destroy(p->primitive);
     if (p->descriptor) dnnl_primitive_desc_destroy(p->descriptor);
     if (p->scratchpad_memory) dnnl_memory_destroy(p->scratchpad_memory);
     free(p->scratchpad);
-    free(p->weights);
+    for (int i = 0; i < 3; i++) release_bridge(&p->tensor[i]);
     memset(p, 0, sizeof *p);
 }
 
-/// Finishes a pass from its descriptor: the primitive, its scratchpad, and its weights' layout
-/// with the reorder from (`to_primitive`) or to Keras's layout.
-static dnnl_status_t complete_pass(relapse_convolution *c, pass_t *p, dnnl_query_t weights_query, int to_primitive) {
+/// The bridge between `user` (the caller's layout) and `mine` (the primitive's): nothing where
+/// they are equal, else a buffer and the reorder into it (`into_primitive`) or out of it.
+static dnnl_status_t make_bridge(relapse_convolution *c, bridge_t *b, const dnnl_memory_desc_t *user,
+                                 const dnnl_memory_desc_t *mine, int into_primitive);
+
+/// Finishes a pass from its descriptor: the primitive, its scratchpad, and the bridges of its
+/// tensors (`queries`: the two inputs' and the output's descriptors; `user`: the caller's layouts).
+static dnnl_status_t complete_pass(relapse_convolution *c, pass_t *p, const dnnl_query_t queries[3],
+                                   const dnnl_memory_desc_t *user[3]) {
     dnnl_status_t st = dnnl_primitive_create(&p->primitive, p->descriptor);
     if (st != dnnl_success) return st;
     const dnnl_memory_desc_t *pad_md = dnnl_primitive_desc_query_md(p->descriptor, dnnl_query_scratchpad_md, 0);
@@ -51,20 +70,29 @@ static dnnl_status_t complete_pass(relapse_convolution *c, pass_t *p, dnnl_query
         st = dnnl_memory_create(&p->scratchpad_memory, pad_md, c->engine, p->scratchpad);
         if (st != dnnl_success) return st;
     }
-    p->weights_md = *dnnl_primitive_desc_query_md(p->descriptor, weights_query, 0);
-    p->weights_differ = !dnnl_memory_desc_equal(&p->weights_md, &c->user_weights_md);
-    if (p->weights_differ) {
-        size_t size = dnnl_memory_desc_get_size(&p->weights_md);
-        p->weights = aligned_alloc(64, (size + 63) / 64 * 64);
-        if (!p->weights) return dnnl_out_of_memory;
-        dnnl_primitive_desc_t reorder_pd;
-        st = to_primitive
-            ? dnnl_reorder_primitive_desc_create(&reorder_pd, &c->user_weights_md, c->engine, &p->weights_md, c->engine, NULL)
-            : dnnl_reorder_primitive_desc_create(&reorder_pd, &p->weights_md, c->engine, &c->user_weights_md, c->engine, NULL);
-        if (st != dnnl_success) return st;
-        st = dnnl_primitive_create(&p->reorder, reorder_pd);
-        dnnl_primitive_desc_destroy(reorder_pd);
+    for (int i = 0; i < 3 && st == dnnl_success; i++) {
+        const dnnl_memory_desc_t *mine = dnnl_primitive_desc_query_md(p->descriptor, queries[i], 0);
+        if (!mine) return dnnl_runtime_error;
+        st = make_bridge(c, &p->tensor[i], user[i], mine, i < 2);
     }
+    return st;
+}
+
+static dnnl_status_t make_bridge(relapse_convolution *c, bridge_t *b, const dnnl_memory_desc_t *user,
+                                 const dnnl_memory_desc_t *mine, int into_primitive) {
+    b->md = *mine;
+    b->differs = !dnnl_memory_desc_equal(mine, user);
+    if (!b->differs) return dnnl_success;
+    size_t size = dnnl_memory_desc_get_size(mine);
+    b->buffer = aligned_alloc(64, (size + 63) / 64 * 64);
+    if (!b->buffer) return dnnl_out_of_memory;
+    dnnl_primitive_desc_t reorder_pd;
+    dnnl_status_t st = into_primitive
+        ? dnnl_reorder_primitive_desc_create(&reorder_pd, user, c->engine, mine, c->engine, NULL)
+        : dnnl_reorder_primitive_desc_create(&reorder_pd, mine, c->engine, user, c->engine, NULL);
+    if (st != dnnl_success) return st;
+    st = dnnl_primitive_create(&b->reorder, reorder_pd);
+    dnnl_primitive_desc_destroy(reorder_pd);
     return st;
 }
 
@@ -75,45 +103,57 @@ static dnnl_primitive_attr_t user_scratchpad_attr(void) {
     return attr;
 }
 
-/// Weights left to the primitive's choice of layout (a blocked one where it is faster).
-static void any_weights(const relapse_convolution *c, dnnl_memory_desc_t *md) {
-    const relapse_convolution_shape *s = &c->shape;
-    dnnl_dims_t dims = {s->filters, s->channels, s->kernel_height, s->kernel_width};
-    dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, dnnl_format_tag_any);
+/// `md` with its layout left to the primitive (a blocked one where it is faster).
+static dnnl_memory_desc_t any_layout(const dnnl_memory_desc_t *md) {
+    dnnl_memory_desc_t any;
+    dnnl_memory_desc_init_by_tag(&any, md->ndims, md->dims, dnnl_f32, dnnl_format_tag_any);
+    return any;
 }
 
 static dnnl_status_t make_pass(relapse_convolution *c, int which) {
     if (c->made[which]) return c->pass[which].primitive ? dnnl_success : dnnl_unimplemented;
     c->made[which] = 1;
     pass_t *p = &c->pass[which];
-    dnnl_memory_desc_t weights_any;
-    any_weights(c, &weights_any);
+    // The direct kernels read channels-last images in place; Winograd's want blocked ones.
+    const int winograd = c->shape.winograd;
+    const dnnl_alg_kind_t algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+    dnnl_memory_desc_t weights = any_layout(&c->user_weights_md);
+    dnnl_memory_desc_t src = winograd ? any_layout(&c->src_md) : c->src_md;
+    dnnl_memory_desc_t dst = winograd ? any_layout(&c->dst_md) : c->dst_md;
     dnnl_primitive_attr_t attr = user_scratchpad_attr();
     if (!attr) return dnnl_out_of_memory;
     dnnl_status_t st;
     dnnl_convolution_desc_t desc;
     const dnnl_primitive_desc_t hint = c->pass[relapse_pass_forward].descriptor;
     switch (which) {
-    case relapse_pass_forward:
+    case relapse_pass_forward: {
         st = dnnl_dilated_convolution_forward_desc_init(
-            &desc, dnnl_forward_training, dnnl_convolution_direct, &c->src_md, &weights_any,
-            c->shape.has_bias ? &c->bias_md : NULL, &c->dst_md, c->strides, c->dilates, c->pad_l, c->pad_r);
+            &desc, dnnl_forward_training, algorithm, &src, &weights,
+            c->shape.has_bias ? &c->bias_md : NULL, &dst, c->strides, c->dilates, c->pad_l, c->pad_r);
         if (st == dnnl_success) st = dnnl_primitive_desc_create(&p->descriptor, &desc, attr, c->engine, NULL);
-        if (st == dnnl_success) st = complete_pass(c, p, dnnl_query_weights_md, 1);
+        const dnnl_query_t queries[3] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md};
+        const dnnl_memory_desc_t *user[3] = {&c->src_md, &c->user_weights_md, &c->dst_md};
+        if (st == dnnl_success) st = complete_pass(c, p, queries, user);
         break;
-    case relapse_pass_backward_data:
+    }
+    case relapse_pass_backward_data: {
         st = dnnl_dilated_convolution_backward_data_desc_init(
-            &desc, dnnl_convolution_direct, &c->src_md, &weights_any, &c->dst_md, c->strides, c->dilates, c->pad_l, c->pad_r);
+            &desc, algorithm, &src, &weights, &dst, c->strides, c->dilates, c->pad_l, c->pad_r);
         if (st == dnnl_success) st = dnnl_primitive_desc_create(&p->descriptor, &desc, attr, c->engine, hint);
-        if (st == dnnl_success) st = complete_pass(c, p, dnnl_query_weights_md, 1);
+        const dnnl_query_t queries[3] = {dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md};
+        const dnnl_memory_desc_t *user[3] = {&c->dst_md, &c->user_weights_md, &c->src_md};
+        if (st == dnnl_success) st = complete_pass(c, p, queries, user);
         break;
-    default:
+    }
+    default: {
         st = dnnl_dilated_convolution_backward_weights_desc_init(
-            &desc, dnnl_convolution_direct, &c->src_md, &weights_any, NULL, &c->dst_md, c->strides, c->dilates,
-            c->pad_l, c->pad_r);
+            &desc, algorithm, &src, &weights, NULL, &dst, c->strides, c->dilates, c->pad_l, c->pad_r);
         if (st == dnnl_success) st = dnnl_primitive_desc_create(&p->descriptor, &desc, attr, c->engine, hint);
-        if (st == dnnl_success) st = complete_pass(c, p, dnnl_query_diff_weights_md, 0);
+        const dnnl_query_t queries[3] = {dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md};
+        const dnnl_memory_desc_t *user[3] = {&c->src_md, &c->dst_md, &c->user_weights_md};
+        if (st == dnnl_success) st = complete_pass(c, p, queries, user);
         break;
+    }
     }
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) release_pass(p);
@@ -174,80 +214,68 @@ const char *relapse_convolution_implementation(relapse_convolution *c, int which
     return name;
 }
 
-/// Wraps a buffer of ours as oneDNN memory (no copy) for one call.
-static dnnl_memory_t wrap(relapse_convolution *c, const dnnl_memory_desc_t *md, const void *data) {
-    dnnl_memory_t m = NULL;
-    dnnl_memory_create(&m, md, c->engine, (void *)data);
-    return m;
+/// Runs a reorder from `from` to `to`.
+static dnnl_status_t run_reorder(relapse_convolution *c, dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to) {
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    dnnl_status_t st = dnnl_primitive_execute(reorder, c->stream, 2, args);
+    return st == dnnl_success ? dnnl_stream_wait(c->stream) : st;
 }
 
-/// Runs `primitive` with `args` and its scratchpad, then releases the wrapped memories.
-static int execute(relapse_convolution *c, pass_t *p, dnnl_exec_arg_t *args, int count) {
-    if (p->scratchpad_memory) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratchpad_memory};
-    dnnl_status_t st = dnnl_primitive_execute(p->primitive, c->stream, count, args);
+/// Runs pass `which` on the caller's buffers: `in0`, `in1` and `out` in Keras's layouts (the
+/// pass's two inputs and its output, as `pass_t` orders them), each moved through its bridge;
+/// `bias` (forward only) as it is. 0 on success.
+static int run_pass(relapse_convolution *c, int which, const int arg[3], const void *in0, const void *in1,
+                    void *out, const float *bias) {
+    dnnl_status_t st = make_pass(c, which);
+    if (st != dnnl_success) return (int)st;
+    pass_t *p = &c->pass[which];
+    const void *data[3] = {in0, in1, out};
+    const dnnl_memory_desc_t *user[3];
+    switch (which) {
+    case relapse_pass_forward: user[0] = &c->src_md; user[1] = &c->user_weights_md; user[2] = &c->dst_md; break;
+    case relapse_pass_backward_data: user[0] = &c->dst_md; user[1] = &c->user_weights_md; user[2] = &c->src_md; break;
+    default: user[0] = &c->src_md; user[1] = &c->dst_md; user[2] = &c->user_weights_md; break;
+    }
+    dnnl_memory_t theirs[3] = {NULL, NULL, NULL}, mine[3] = {NULL, NULL, NULL}, bias_memory = NULL;
+    dnnl_exec_arg_t args[6];
+    int count = 0;
+    for (int i = 0; i < 3 && st == dnnl_success; i++) {
+        bridge_t *b = &p->tensor[i];
+        st = dnnl_memory_create(&theirs[i], user[i], c->engine, (void *)data[i]);
+        if (st == dnnl_success && b->differs) st = dnnl_memory_create(&mine[i], &b->md, c->engine, b->buffer);
+        if (st == dnnl_success && b->differs && i < 2) st = run_reorder(c, b->reorder, theirs[i], mine[i]);
+        args[count++] = (dnnl_exec_arg_t){arg[i], b->differs ? mine[i] : theirs[i]};
+    }
+    if (st == dnnl_success && bias) {
+        st = dnnl_memory_create(&bias_memory, &c->bias_md, c->engine, (void *)bias);
+        args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bias_memory};
+    }
+    if (st == dnnl_success && p->scratchpad_memory) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratchpad_memory};
+    if (st == dnnl_success) st = dnnl_primitive_execute(p->primitive, c->stream, count, args);
     if (st == dnnl_success) st = dnnl_stream_wait(c->stream);
+    if (st == dnnl_success && p->tensor[2].differs) st = run_reorder(c, p->tensor[2].reorder, mine[2], theirs[2]);
+    for (int i = 0; i < 3; i++) {
+        if (theirs[i]) dnnl_memory_destroy(theirs[i]);
+        if (mine[i]) dnnl_memory_destroy(mine[i]);
+    }
+    if (bias_memory) dnnl_memory_destroy(bias_memory);
     return st == dnnl_success ? 0 : (int)st;
-}
-
-/// Keras's weights in the layout pass `p` reads, as oneDNN memory (reordered into its buffer
-/// when the layouts differ). The caller destroys it.
-static dnnl_memory_t weights_for(relapse_convolution *c, pass_t *p, const float *weights, int *status) {
-    dnnl_memory_t user = wrap(c, &c->user_weights_md, weights);
-    if (!p->weights_differ) return user;
-    dnnl_memory_t mine = wrap(c, &p->weights_md, p->weights);
-    dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mine}};
-    dnnl_status_t st = dnnl_primitive_execute(p->reorder, c->stream, 2, args);
-    if (st == dnnl_success) st = dnnl_stream_wait(c->stream);
-    dnnl_memory_destroy(user);
-    *status = st == dnnl_success ? 0 : (int)st;
-    return mine;
 }
 
 int relapse_convolution_forward(relapse_convolution *c, const float *src, const float *weights, const float *bias,
                                 float *dst) {
-    pass_t *p = &c->pass[relapse_pass_forward];
-    int status = 0;
-    dnnl_memory_t w = weights_for(c, p, weights, &status);
-    dnnl_memory_t x = wrap(c, &c->src_md, src), y = wrap(c, &c->dst_md, dst), b = NULL;
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
-    int count = 3;
-    if (c->shape.has_bias) { b = wrap(c, &c->bias_md, bias); args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, b}; }
-    if (status == 0) status = execute(c, p, args, count);
-    dnnl_memory_destroy(x); dnnl_memory_destroy(y); dnnl_memory_destroy(w);
-    if (b) dnnl_memory_destroy(b);
-    return status;
+    static const int arg[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    return run_pass(c, relapse_pass_forward, arg, src, weights, dst, c->shape.has_bias ? bias : NULL);
 }
 
 int relapse_convolution_backward_data(relapse_convolution *c, const float *diff_dst, const float *weights,
                                       float *diff_src) {
-    int status = make_pass(c, relapse_pass_backward_data);
-    if (status != 0) return status;
-    pass_t *p = &c->pass[relapse_pass_backward_data];
-    dnnl_memory_t w = weights_for(c, p, weights, &status);
-    dnnl_memory_t dy = wrap(c, &c->dst_md, diff_dst), dx = wrap(c, &c->src_md, diff_src);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}};
-    if (status == 0) status = execute(c, p, args, 3);
-    dnnl_memory_destroy(dy); dnnl_memory_destroy(dx); dnnl_memory_destroy(w);
-    return status;
+    static const int arg[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+    return run_pass(c, relapse_pass_backward_data, arg, diff_dst, weights, diff_src, NULL);
 }
 
 int relapse_convolution_backward_weights(relapse_convolution *c, const float *src, const float *diff_dst,
                                          float *diff_weights) {
-    int status = make_pass(c, relapse_pass_backward_weights);
-    if (status != 0) return status;
-    pass_t *p = &c->pass[relapse_pass_backward_weights];
-    dnnl_memory_t x = wrap(c, &c->src_md, src), dy = wrap(c, &c->dst_md, diff_dst);
-    dnnl_memory_t user = wrap(c, &c->user_weights_md, diff_weights);
-    dnnl_memory_t dw = p->weights_differ ? wrap(c, &p->weights_md, p->weights) : user;
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
-    status = execute(c, p, args, 3);
-    if (status == 0 && p->weights_differ) {
-        dnnl_exec_arg_t back[] = {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, user}};
-        dnnl_status_t st = dnnl_primitive_execute(p->reorder, c->stream, 2, back);
-        if (st == dnnl_success) st = dnnl_stream_wait(c->stream);
-        status = st == dnnl_success ? 0 : (int)st;
-    }
-    dnnl_memory_destroy(x); dnnl_memory_destroy(dy); dnnl_memory_destroy(user);
-    if (p->weights_differ) dnnl_memory_destroy(dw);
-    return status;
+    static const int arg[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
+    return run_pass(c, relapse_pass_backward_weights, arg, src, diff_dst, diff_weights, NULL);
 }

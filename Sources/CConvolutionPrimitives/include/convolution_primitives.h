@@ -6,7 +6,8 @@
 /// oneDNN's convolution primitives (forward, backward data, backward weights) for one fixed
 /// shape and batch, behind a plain C API: dnnl.h passes dimensions as fixed-size arrays that
 /// Swift imports as 12-element tuples, and each primitive needs its weights reordered into the
-/// blocked layout it chose, a scratchpad and a hint from the forward. One object is used by one
+/// blocked layout it chose (and, for Winograd, the images too), a scratchpad and a hint from the
+/// forward. One object is used by one
 /// thread at a time; it runs on the calling thread only when that thread's OpenMP team size is 1
 /// (the caller sets it), so its sums do not depend on the machine's core count.
 
@@ -21,6 +22,7 @@ typedef struct {
     int pad_top, pad_left;                    // the padding before; the padding after follows from the sizes
     int channels_last;                        // 1: NHWC images, 0: NCHW
     int has_bias;
+    int winograd;                             // 1: oneDNN's Winograd F(4 x 4, 3 x 3) (images reordered to its blocked layout)
 } relapse_convolution_shape;
 
 enum { relapse_pass_forward = 0, relapse_pass_backward_data = 1, relapse_pass_backward_weights = 2 };

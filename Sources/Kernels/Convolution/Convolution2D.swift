@@ -64,6 +64,10 @@ public func makeConvolution2D(geometry g: WindowGeometry, filters: Int) -> any C
         return FFTConv2DKernel(geometry: g, filters: filters)
     }
     if let quad, quad == gemmBased, 4 * quad <= 3 * direct { return QuadWinogradConv2DKernel(geometry: g, filters: filters) }
+    if Winograd3x3Conv2DKernel.applies(g), g.layout == .nhwc, g.positions <= OneDNNConv2DKernel.mostPositionsForWinograd,
+       OneDNNConv2DKernel.compiledImplementation(g, filters: filters, algorithm: .winograd) != nil {
+        return OneDNNConv2DKernel(geometry: g, filters: filters, algorithm: .winograd)
+    }
     let f23 = winograd3x3.map { $0 == gemmBased && 4 * $0 <= 3 * direct } ?? false
     if !(f23 && g.positions < OneDNNConv2DKernel.fewestPositionsAheadOfWinograd),
        g.kernelHeight <= OneDNNConv2DKernel.largestKernel, g.kernelWidth <= OneDNNConv2DKernel.largestKernel,

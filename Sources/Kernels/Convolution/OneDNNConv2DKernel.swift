@@ -14,9 +14,15 @@ import CConvolutionPrimitives
 /// made per worker and per number of samples on first use and kept (a run sees one or two batch
 /// sizes per worker); none is shared between threads, so none is executed concurrently.
 public final class OneDNNConv2DKernel: Convolution2D {
+    /// oneDNN's direct kernels (channels-last images in place), or its Winograd F(4 x 4, 3 x 3)
+    /// for stride-1 3x3 layers (1/4 of the direct products; images reordered to and from its
+    /// blocked layout around each call).
+    public enum Algorithm: Sendable { case direct, winograd }
+
     public let geometry: WindowGeometry
     public let filters: Int
     public let workers: Int
+    public let algorithm: Algorithm
     private let scratch: [OneDNNWorker]
     private var biasSums: [Double] = []
     /// Input gradients with few input channels go to im2col (see `inputGradientByIm2col`).
@@ -28,14 +34,19 @@ public final class OneDNNConv2DKernel: Convolution2D {
     /// would fall back to its own im2col + GEMM ("gemm:jit") or reference code, or has no
     /// primitive at all. Channels-last images only: for channels-first ones oneDNN's direct
     /// kernels want blocked images, which would cost a reorder of every input and output.
-    public static func compiledImplementation(_ g: WindowGeometry, filters: Int) -> String? {
+    /// With `.winograd`: whether oneDNN has its compiled Winograd kernels (AVX-512) for `g`, all
+    /// three passes.
+    public static func compiledImplementation(_ g: WindowGeometry, filters: Int, algorithm: Algorithm = .direct) -> String? {
         guard g.isValid, g.layout == .nhwc, filters > 0 else { return nil }
         useSingleThreadedGemm()
         var error = [CChar](repeating: 0, count: 256)
-        var shape = primitiveShape(g, filters: filters, batch: 32)
+        var shape = primitiveShape(g, filters: filters, batch: 32, algorithm: algorithm)
         guard let c = relapse_convolution_create(&shape, &error, error.count) else { return nil }
         defer { relapse_convolution_destroy(c) }
-        guard let name = relapse_convolution_implementation(c, Int32(relapse_pass_forward)).map({ String(cString: $0) }),
+        let passes = algorithm == .winograd ? [relapse_pass_forward, relapse_pass_backward_data, relapse_pass_backward_weights]
+                                            : [relapse_pass_forward]
+        let names = passes.map { relapse_convolution_implementation(c, Int32($0)).map { String(cString: $0) } }
+        guard let name = names[0], names.allSatisfy({ $0 != nil }),
               !name.hasPrefix("gemm"), !name.hasPrefix("ref") else { return nil }
         return name
     }
@@ -44,6 +55,11 @@ public final class OneDNNConv2DKernel: Convolution2D {
     /// 64 -> 64 on 8 x 8: 11.9 ms a step against 14.7 ms for 256 samples; level at 16 x 16, oneDNN
     /// twice as fast at 32 x 32; docs/PERFORMANCE.md, Stop 13).
     public static let fewestPositionsAheadOfWinograd = 16 * 16
+
+    /// oneDNN's Winograd F(4 x 4, 3 x 3) takes stride-1 3x3 layers on maps of at most this many
+    /// positions where it has them (whole blocks of 16 channels, AVX-512): ResNet's 64 -> 64 on
+    /// 8 x 8, ahead of F(2, 3) and of its direct kernels (docs/PERFORMANCE.md, Stop 13).
+    public static let mostPositionsForWinograd = 8 * 8
 
     /// Larger kernels keep the algorithms measured for them (the seed model's 16 x 16: the FFT and
     /// the Winograd transforms); up to ResNet-50's 7 x 7 stem, oneDNN's direct kernels.
@@ -54,16 +70,17 @@ public final class OneDNNConv2DKernel: Convolution2D {
     /// few (measured; docs/PERFORMANCE.md, Stop 13).
     static let fewestChannelsForInputGradient = 8
 
-    public init(geometry g: WindowGeometry, filters: Int, workers: Int = kernelWorkers) {
+    public init(geometry g: WindowGeometry, filters: Int, algorithm: Algorithm = .direct, workers: Int = kernelWorkers) {
         geometry = g
         self.filters = filters
+        self.algorithm = algorithm
         self.workers = max(1, workers)
         scratch = (0..<self.workers).map { _ in OneDNNWorker() }
     }
 
     /// Primitives always add a bias (zeros for a layer without one: adding +0 changes nothing but
     /// the sign of a zero), so one set serves every call.
-    static func primitiveShape(_ g: WindowGeometry, filters: Int, batch: Int) -> relapse_convolution_shape {
+    static func primitiveShape(_ g: WindowGeometry, filters: Int, batch: Int, algorithm: Algorithm) -> relapse_convolution_shape {
         relapse_convolution_shape(
             batch: Int32(batch), channels: Int32(g.channels), height: Int32(g.inHeight), width: Int32(g.inWidth),
             filters: Int32(filters), out_height: Int32(g.outHeight), out_width: Int32(g.outWidth),
@@ -71,14 +88,14 @@ public final class OneDNNConv2DKernel: Convolution2D {
             stride_height: Int32(g.strideH), stride_width: Int32(g.strideW),
             dilation_height: Int32(g.dilationH), dilation_width: Int32(g.dilationW),
             pad_top: Int32(g.padTop), pad_left: Int32(g.padLeft),
-            channels_last: g.layout == .nhwc ? 1 : 0, has_bias: 1)
+            channels_last: g.layout == .nhwc ? 1 : 0, has_bias: 1, winograd: algorithm == .winograd ? 1 : 0)
     }
 
     private func primitives(_ ws: OneDNNWorker, batch: Int) -> OpaquePointer {
         useSingleThreadedGemm()
         if let c = ws.primitives[batch] { return c }
         var error = [CChar](repeating: 0, count: 256)
-        var shape = Self.primitiveShape(geometry, filters: filters, batch: batch)
+        var shape = Self.primitiveShape(geometry, filters: filters, batch: batch, algorithm: algorithm)
         guard let c = relapse_convolution_create(&shape, &error, error.count) else {
             fatalError("oneDNN convolution for \(geometry), \(filters) filters, batch \(batch): \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }

@@ -47,6 +47,52 @@ final class OneDNNConv2DKernelTests: XCTestCase {
         }
     }
 
+    /// oneDNN's Winograd F(4 x 4, 3 x 3) where this CPU has it (AVX-512): stride-1 3x3 layers on
+    /// whole blocks of sixteen channels, same and valid padding, odd sizes (a last tile partly
+    /// outside), the images reordered to its blocked layout and back.
+    static let winogradCases: [Case] = [
+        Case(cf: false, c: 16, h: 8, w: 8, o: 16, kh: 3, kw: 3, s: (1, 1), same: true),
+        Case(cf: false, c: 32, h: 7, w: 5, o: 16, kh: 3, kw: 3, s: (1, 1), same: true),
+        Case(cf: false, c: 16, h: 6, w: 9, o: 32, kh: 3, kw: 3, s: (1, 1), same: false),
+    ]
+
+    func testWinogradMatchesTheReferences() throws {
+        let cases = Self.winogradCases.filter {
+            OneDNNConv2DKernel.compiledImplementation($0.geometry, filters: $0.o, algorithm: .winograd) != nil
+        }
+        try XCTSkipIf(cases.isEmpty, "oneDNN has no Winograd kernels on this CPU")
+        XCTAssertEqual(cases.count, Self.winogradCases.count, "every case or none")
+        checkForwardMatchesDirectConvolution(cases, seed: 710) { [OneDNNConv2DKernel(geometry: $0.geometry, filters: $0.o, algorithm: .winograd)] }
+        let small = [Case(cf: false, c: 16, h: 3, w: 4, o: 16, kh: 3, kw: 3, s: (1, 1), same: true),
+                     Case(cf: false, c: 16, h: 4, w: 3, o: 16, kh: 3, kw: 3, s: (1, 1), same: false)]
+        checkBackwardMatchesFiniteDifferences(small, seed: 740) { [OneDNNConv2DKernel(geometry: $0.geometry, filters: $0.o, algorithm: .winograd)] }
+        checkWorkerCountsAgree(cases, batch: 5, workerCounts: [2, 3]) { t, workers in
+            OneDNNConv2DKernel(geometry: t.geometry, filters: t.o, algorithm: .winograd, workers: workers)
+        }
+    }
+
+    /// Rounding against Double on ResNet-20's 64 -> 64 layer on 8 x 8: F(4, 3)'s transforms
+    /// multiply by 2, 4 and 8 and divide by up to 24, so it rounds more than direct sums, within a
+    /// small factor of F(2, 3).
+    func testWinogradRoundingOnResNetLayer() throws {
+        let g = WindowGeometry(layout: .nhwc, channels: 64, inHeight: 8, inWidth: 8, kernel: (3, 3), strides: (1, 1), same: true)
+        try XCTSkipIf(OneDNNConv2DKernel.compiledImplementation(g, filters: 64, algorithm: .winograd) == nil,
+                      "oneDNN has no Winograd kernels on this CPU")
+        let img = RefImage(channelsFirst: false, c: 64, h: 8, w: 8)
+        let x = randomValues(2 * img.count, seed: 1), k = randomValues(9 * 64 * 64, seed: 2)
+        let ref = refConv(x, batch: 2, img: img, kernel: k, bias: nil, kh: 3, kw: 3, filters: 64, strides: (1, 1), same: true).y
+        func error(_ conv: any Convolution2D) -> Double {
+            var y = [Float](repeating: .nan, count: ref.count)
+            conv.forward(input: x.map(Float.init), batch: 2, kernel: k.map(Float.init), bias: nil, output: &y)
+            return relativeError(y.map(Double.init), ref)
+        }
+        let f43 = error(OneDNNConv2DKernel(geometry: g, filters: 64, algorithm: .winograd))
+        let f23 = error(Winograd3x3Conv2DKernel(geometry: g, filters: 64)), direct = error(OneDNNConv2DKernel(geometry: g, filters: 64))
+        print("rounding, 3x3 64->64 on 8x8: oneDNN F(4, 3) \(f43), F(2, 3) \(f23), oneDNN direct \(direct)")
+        XCTAssertLessThan(f43, 2e-6)
+        XCTAssertLessThan(f43, 8 * f23)
+    }
+
     /// Dilated windows against im2col (the reference convolution has no dilation), forward and
     /// every gradient.
     func testDilationMatchesIm2col() {
