@@ -73,11 +73,48 @@ def gradients(K, model, x, y):
     return [g.numpy().astype(np.float64) for g in tape.gradient(loss, model.trainable_weights)], float(loss)
 
 
+# Two values of a max-pooling window closer than this (relative to the larger) can come out in
+# either order under float32 rounding: the conv stacks before VGG16's pools reach ~1e-6 of their
+# values from float64 (oneDNN's and im2col's sums alike), and one window of tf-keras VGG16's
+# block2_pool, 8.4e-7 apart in float64, sent its gradient to the other position in Relapse
+# (every weight before that pool then ~1e-2 from float64, while Keras float32 happened to keep
+# the order). Weights before such a pool are shown but not judged (the max-pool near-tie effect
+# that makes the project compare trained weights per output channel).
+NEAR_TIE = 2e-6
+
+
+def near_tie_pools(K, model64, x64):
+    """Per max-pooling layer whose float64 input has a window whose two largest values are within
+    NEAR_TIE of each other: (layer name, smallest relative gap, indices of the trainable weights
+    before it). Channels-last 2-D pooling (keras.applications)."""
+    found = []
+    for layer in model64.layers:
+        if type(layer).__name__ != "MaxPooling2D":
+            continue
+        config = layer.get_config()
+        (ph, pw), (sh, sw) = config["pool_size"], config["strides"] or config["pool_size"]
+        before = K.Model(model64.inputs, layer.input)
+        a = np.asarray(before(x64))
+        patches = tf.image.extract_patches(a, sizes=[1, ph, pw, 1], strides=[1, sh, sw, 1], rates=[1, 1, 1, 1],
+                                           padding=config["padding"].upper()).numpy()
+        windows = patches.reshape(-1, ph * pw, a.shape[-1]).transpose(0, 2, 1).reshape(-1, ph * pw)
+        top2 = np.sort(windows, axis=1)[:, -2:]
+        positive = top2[:, 1] > 0
+        gaps = (top2[positive, 1] - top2[positive, 0]) / top2[positive, 1]
+        if gaps.size and gaps.min() < NEAR_TIE:
+            upstream = {id(v) for v in before.trainable_weights}
+            found.append((layer.name, float(gaps.min()),
+                          {i for i, v in enumerate(model64.trainable_weights) if id(v) in upstream}))
+    return found
+
+
 class Probe:
     """One family's first-step gradients: Relapse's and Keras float32's distance from float64."""
 
-    def __init__(self, label, losses, rows, global_norm):
+    def __init__(self, label, losses, rows, global_norm, near_ties=()):
         self.label, self.losses, self.rows, self.global_norm = label, losses, rows, global_norm
+        self.near_ties = list(near_ties)
+        self.unjudged = set().union(*(t[2] for t in self.near_ties)) if self.near_ties else set()
 
     def verdict(self, factor=10.0):
         """None when Relapse is as close to exact arithmetic as Keras's float32, else the worst
@@ -93,6 +130,8 @@ class Probe:
         if abs(ours - loss64) > max(factor * abs(loss32 - loss64), 1e-5 * abs(loss64)):
             bad.append(f"loss {ours:.9g} vs float64 {loss64:.9g} (Keras float32 {loss32:.9g})")
         for i, name, ours_err, keras_err, norm in self.rows:
+            if i in self.unjudged:
+                continue
             if ours_err > max(factor * keras_err, 1e-4 * norm, 1e-7 * self.global_norm):
                 bad.append(f"{name}: {ours_err / max(norm, 1e-30):.3g} relative (Keras float32 "
                            f"{keras_err / max(norm, 1e-30):.3g})")
@@ -100,8 +139,11 @@ class Probe:
 
     def summary(self):
         ratios = [r[2] / max(r[3], 1e-30) for r in self.rows]
-        return (f"median error ratio Relapse/Keras float32 {np.median(ratios):.2f}, worst {max(ratios):.1f}; "
-                f"loss float64 {self.losses[0]:.9g}, Keras {self.losses[1]:.9g}, Relapse {self.losses[2]:.9g}")
+        judged = [r for r, row in zip(ratios, self.rows) if row[0] not in self.unjudged]
+        ties = "".join(f"; {len(t[2])} weights before {t[0]} not judged (a window {t[1]:.2g} from a tie)"
+                       for t in self.near_ties)
+        return (f"median error ratio Relapse/Keras float32 {np.median(judged):.2f}, worst {max(judged):.1f}; "
+                f"loss float64 {self.losses[0]:.9g}, Keras {self.losses[1]:.9g}, Relapse {self.losses[2]:.9g}{ties}")
 
 
 def probe(K, family, relapse, *, batch=8, after_steps=0, relapse_args=()):
@@ -153,7 +195,7 @@ def probe(K, family, relapse, *, batch=8, after_steps=0, relapse_args=()):
         rows.append((i, name, float(np.linalg.norm(ours - ref)), float(np.linalg.norm(theirs - ref)),
                      float(np.linalg.norm(ref))))
     global_norm = float(np.sqrt(sum(r[4] ** 2 for r in rows)))
-    return Probe(family, (loss64, loss32, ours_loss), rows, global_norm)
+    return Probe(family, (loss64, loss32, ours_loss), rows, global_norm, near_tie_pools(K, model64, x.astype(np.float64)))
 
 
 def main():
@@ -185,7 +227,8 @@ def main():
     shown = rows if args.all else sorted(rows, key=lambda r: -ratio(r))[:25]
     for i, name, ours_err, theirs_err, norm in sorted(shown):
         n = max(norm, 1e-30)
-        print(f"{i:4d} {name[:50]:50} {norm:9.2e} {ours_err / n:9.2e} {theirs_err / n:9.2e} {ratio((i, name, ours_err, theirs_err)):7.1f}")
+        judged = "" if i not in result.unjudged else "  (before a near-tie pool: not judged)"
+        print(f"{i:4d} {name[:50]:50} {norm:9.2e} {ours_err / n:9.2e} {theirs_err / n:9.2e} {ratio((i, name, ours_err, theirs_err)):7.1f}{judged}")
     print("verdict:", result.verdict() or "as close to float64 as Keras's float32")
 
 
