@@ -49,7 +49,10 @@ let package = Package(
         // oneDNN's convolution primitives behind a plain C API (dnnl.h's fixed-size dimension
         // arrays, reorders and scratchpads are clumsy from Swift).
         .target(name: "CConvolutionPrimitives", linkerSettings: [.linkedLibrary("dnnl")]),
-        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "CConvolutionPrimitives", "Budget"], swiftSettings: kernelSettings),
+        // The kernels' worker threads (C11 atomics and pthreads: helpers that spin briefly
+        // between a step's many short parallel regions).
+        .target(name: "CWorkerPool", cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("pthread")]),
+        .target(name: "Kernels", dependencies: ["CDNNL", "CLaneShuffles", "CConvolutionPrimitives", "CWorkerPool", "Budget"], swiftSettings: kernelSettings),
         .target(name: "Network", dependencies: ["KerasFile", "Kernels", "Budget"]),
         .target(name: "Training", dependencies: ["Network", "KerasFile", "Kernels", "HDF5", "CCleanup", "Budget"]),
         .target(name: "Diagnostics", dependencies: ["KerasFile", "Network", "Training"]),

@@ -1,3 +1,4 @@
+import CWorkerPool
 import Dispatch
 
 @usableFromInline
@@ -15,8 +16,19 @@ public func parallelFor(_ count: Int, minimumWorkPerItem work: Int = .max, _ bod
         for i in 0..<count { body(i) }
         return
     }
+    runOnWorkers(count, body)
+}
+
+/// `body(i)` for every i on the caller and the kernel workers' helper threads (`CWorkerPool`:
+/// they spin briefly between regions, where libdispatch's slept and joined each region late).
+@usableFromInline
+func runOnWorkers(_ count: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { escaping in
-        let box = UncheckedSendable(escaping)
-        DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
+        var task = escaping
+        withUnsafeMutablePointer(to: &task) { pointer in
+            relapse_parallel_for(count, Int32(kernelWorkers - 1), pointer) { context, i in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
+            }
+        }
     }
 }
