@@ -33,7 +33,9 @@ static struct {
           .sleep_lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static __thread int inside_region;
-static int requested_helpers;
+// Set by every first-level caller before `pthread_once` reads it (atomic: callers on several
+// threads may store it at once).
+static _Atomic int requested_helpers;
 
 static unsigned long region_of(unsigned long ticket) { return ticket >> 32; }
 
@@ -70,7 +72,8 @@ static void *helper(void *unused) {
 }
 
 static void start_helpers(void) {
-    int n = requested_helpers < max_helpers ? requested_helpers : max_helpers;
+    int requested = atomic_load_explicit(&requested_helpers, memory_order_relaxed);
+    int n = requested < max_helpers ? requested : max_helpers;
     for (int k = 0; k < n; k++) {
         pthread_t thread;
         pthread_attr_t attr;
@@ -83,7 +86,7 @@ static void start_helpers(void) {
 
 void relapse_parallel_for(long count, int helpers, void *context, relapse_task task) {
     if (count > 1 && helpers > 0 && !inside_region) {
-        requested_helpers = helpers;
+        atomic_store_explicit(&requested_helpers, helpers, memory_order_relaxed);
         pthread_once(&pool.once, start_helpers);
     }
     if (count <= 1 || pool.helpers == 0 || inside_region || pthread_mutex_trylock(&pool.region) != 0) {

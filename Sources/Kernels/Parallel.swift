@@ -1,5 +1,4 @@
 import CWorkerPool
-import Dispatch
 
 @usableFromInline
 struct UncheckedSendable<T>: @unchecked Sendable {

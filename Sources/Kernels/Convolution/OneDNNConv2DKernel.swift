@@ -125,14 +125,15 @@ public final class OneDNNConv2DKernel: Convolution2D {
                          sameAsLastForward: Bool) {
         guard batch > 0 else { return }
         if let gradBias { addConvBiasGradient(geometry, filters: filters, dy, batch: batch, sums: &biasSums, into: gradBias) }
-        if let gradInput, geometry.channels < Self.fewestChannelsForInputGradient {
+        let fewChannels = geometry.channels < Self.fewestChannelsForInputGradient
+        if let gradInput, fewChannels {
             // im2col computes a kernel gradient beside the input gradient: into a buffer that is
             // dropped, so the kernel gradient is oneDNN's with or without an input gradient.
             let dropped = droppedKernelGradient.reserve(kernelCount)
             im2col.backward(input: x, gradOutput: dy, batch: batch, kernel: kernel, gradKernel: dropped,
                             gradBias: nil, gradInput: gradInput, sameAsLastForward: false)
         }
-        let oneDNNInputGradient = geometry.channels < Self.fewestChannelsForInputGradient ? nil : gradInput
+        let oneDNNInputGradient = fewChannels ? nil : gradInput
         let inCount = geometry.inputCount, outCount = outputCount, K = kernelCount
         forEachWorker(scratch, batch: batch) { ws, samples in
             let c = primitives(ws, batch: samples.count)
