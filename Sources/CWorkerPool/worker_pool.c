@@ -38,12 +38,14 @@ static __thread int inside_region;
 static _Atomic int requested_helpers;
 
 static unsigned long region_of(unsigned long ticket) { return ticket >> 32; }
+// The index half of a region's ticket once it has ended: never below any region's count.
+static const unsigned long closed_index = 0xffffffffUL;
 
 /// Takes indices of region `region` until none is left (or another region has begun).
 static void run_items(unsigned long region) {
     unsigned long t = atomic_load_explicit(&pool.ticket, memory_order_acquire);
     for (;;) {
-        if (region_of(t) != region || (long)(t & 0xffffffffUL) >= atomic_load_explicit(&pool.count, memory_order_relaxed)) return;
+        if (region_of(t) != region || (long)(t & 0xffffffffUL) >= atomic_load_explicit(&pool.count, memory_order_acquire)) return;
         if (!atomic_compare_exchange_weak_explicit(&pool.ticket, &t, t + 1, memory_order_acq_rel, memory_order_acquire))
             continue;
         pool.task(pool.context, (long)(t & 0xffffffffUL));
@@ -94,12 +96,19 @@ void relapse_parallel_for(long count, int helpers, void *context, relapse_task t
         return;
     }
     inside_region = 1;
+    // Close the last region's ticket before this region's count is written: a helper that read
+    // the old ticket and then the new, larger count would otherwise claim an index of the old
+    // region that the new one also runs, and count it finished in the new region (which could
+    // then return while that index still ran). Once closed, no compare-and-swap on an old ticket
+    // can succeed, and a helper that reads the new count (release below) sees the ticket closed.
+    unsigned long last = region_of(atomic_load_explicit(&pool.ticket, memory_order_relaxed));
+    atomic_store_explicit(&pool.ticket, (last << 32) | closed_index, memory_order_seq_cst);
     pool.task = task;
     pool.context = context;
-    const long taken = count < 0xffffffffL ? count : 0xffffffffL;
-    atomic_store_explicit(&pool.count, taken, memory_order_relaxed);
+    const long taken = count < (long)closed_index ? count : (long)closed_index;
+    atomic_store_explicit(&pool.count, taken, memory_order_release);
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
-    unsigned long region = region_of(atomic_load_explicit(&pool.ticket, memory_order_relaxed)) + 1;
+    unsigned long region = last + 1;
     pthread_mutex_lock(&pool.sleep_lock);
     atomic_store_explicit(&pool.ticket, region << 32, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
