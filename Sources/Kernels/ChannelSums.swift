@@ -48,7 +48,7 @@ public final class ChannelSums {
                              into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
         let C = channels, inner = self.inner
         reduce(outer: outer, into: dySums, dyXcSums) { rows, p, q in
-            if inner == 1 { return addGradientRows(dy, x, rows, mean: mean, channels: C, into: p, q!) }
+            if inner == 1 { return addGradientRows(dy, x, rows, mean: mean, channels: C, mask: NoMask(), into: p, q!) }
             for o in rows {
                 for c in 0..<C {
                     let (s, t) = sumOfGradientProducts(dy + (o * C + c) * inner, x + (o * C + c) * inner, mean: mean[c], count: inner)
@@ -56,6 +56,18 @@ public final class ChannelSums {
                     q![c] += t
                 }
             }
+        }
+    }
+
+    /// `gradientSums` of the gradient w.r.t. the values before a ReLU that `mask` recomputes from
+    /// `x`: dy where the ReLU's input was above zero, else zero (channels last only). The sums
+    /// are those of the separate ReLU backward's output, bit for bit.
+    public func maskedGradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, outer: Int,
+                                   mask: ReluMask, into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
+        precondition(inner == 1, "masked gradient sums are for channels-last data")
+        let C = channels
+        reduce(outer: outer, into: dySums, dyXcSums) { rows, p, q in
+            addGradientRows(dy, x, rows, mean: mean, channels: C, mask: mask, into: p, q!)
         }
     }
 
@@ -94,6 +106,9 @@ private func addTo(_ p: UnsafeMutablePointer<Double>, _ v: SIMD8<Double>) {
     let raw = UnsafeMutableRawPointer(p)
     raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
 }
+
+@inline(__always)
+private func floats(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
 @inline(__always)
 private func loadDoubles(_ p: UnsafePointer<Double>) -> SIMD8<Double> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self) }
@@ -148,29 +163,79 @@ private func addCenteredSquaresRows(_ x: UnsafePointer<Float>, _ rows: Range<Int
     }
 }
 
-private func addGradientRows(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Range<Int>, mean: UnsafePointer<Double>,
-                             channels C: Int, into p: UnsafeMutablePointer<Double>, _ q: UnsafeMutablePointer<Double>) {
+/// What the gradient rows see of dy: all of it, or only where a ReLU's input was above zero.
+protocol GradientMask {
+    func masked8(_ g: SIMD8<Float>, _ x: SIMD8<Float>, channel c: Int) -> SIMD8<Float>
+    func masked(_ g: Float, _ x: Float, channel c: Int) -> Float
+}
+
+struct NoMask: GradientMask {
+    @inline(__always) func masked8(_ g: SIMD8<Float>, _ x: SIMD8<Float>, channel c: Int) -> SIMD8<Float> { g }
+    @inline(__always) func masked(_ g: Float, _ x: Float, channel c: Int) -> Float { g }
+}
+
+/// A ReLU that read `(x - center) * scale + shift` (or `x * scale + shift` without `center`) per
+/// channel, as BatchNormalization's forward computes it (the same float32 operations, so the same
+/// values): the gradient passes where that was above zero (TensorFlow's ReluGrad, a select).
+public struct ReluMask: GradientMask {
+    let scale: UnsafePointer<Float>
+    let shift: UnsafePointer<Float>
+    let center: UnsafePointer<Float>?
+
+    public init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, center: UnsafePointer<Float>?) {
+        self.scale = scale
+        self.shift = shift
+        self.center = center
+    }
+
+    @inline(__always) func masked8(_ g: SIMD8<Float>, _ x: SIMD8<Float>, channel c: Int) -> SIMD8<Float> {
+        let centered = center.map { x - floats($0 + c) } ?? x
+        let y = centered * floats(scale + c) + floats(shift + c)
+        return SIMD8<Float>().replacing(with: g, where: y .> 0)
+    }
+
+    @inline(__always) public func masked(_ g: Float, _ x: Float, channel c: Int) -> Float { input(x, channel: c) > 0 ? g : 0 }
+
+    /// The ReLU's input for channel `c`, as the forward computed it.
+    @inline(__always) public func input(_ x: Float, channel c: Int) -> Float {
+        (center.map { x - $0[c] } ?? x) * scale[c] + shift[c]
+    }
+}
+
+private func addGradientRows<Mask: GradientMask>(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Range<Int>,
+                                                 mean: UnsafePointer<Double>, channels C: Int, mask: Mask,
+                                                 into p: UnsafeMutablePointer<Double>, _ q: UnsafeMutablePointer<Double>) {
     var c = 0
     while c + 16 <= C {
         let ma = loadDoubles(mean + c), mb = loadDoubles(mean + c + 8)
         var sa = SIMD8<Double>(), sb = SIMD8<Double>(), ta = SIMD8<Double>(), tb = SIMD8<Double>()
         for o in rows {
             let g = dy + o * C + c, r = x + o * C + c
-            let ga = doubles(g), gb = doubles(g + 8)
+            let xa = floats(r), xb = floats(r + 8)
+            let ga = SIMD8<Double>(mask.masked8(floats(g), xa, channel: c))
+            let gb = SIMD8<Double>(mask.masked8(floats(g + 8), xb, channel: c + 8))
             sa += ga; sb += gb
-            ta += ga * (doubles(r) - ma); tb += gb * (doubles(r + 8) - mb)
+            ta += ga * (SIMD8<Double>(xa) - ma); tb += gb * (SIMD8<Double>(xb) - mb)
         }
         addTo(p + c, sa); addTo(p + c + 8, sb); addTo(q + c, ta); addTo(q + c + 8, tb); c += 16
     }
     while c + 8 <= C {
         let m = loadDoubles(mean + c)
         var s = SIMD8<Double>(), t = SIMD8<Double>()
-        for o in rows { let g = doubles(dy + o * C + c); s += g; t += g * (doubles(x + o * C + c) - m) }
+        for o in rows {
+            let xv = floats(x + o * C + c)
+            let g = SIMD8<Double>(mask.masked8(floats(dy + o * C + c), xv, channel: c))
+            s += g; t += g * (SIMD8<Double>(xv) - m)
+        }
         addTo(p + c, s); addTo(q + c, t); c += 8
     }
     while c < C {
         var s = 0.0, t = 0.0
-        for o in rows { let g = Double(dy[o * C + c]); s += g; t += g * (Double(x[o * C + c]) - mean[c]) }
+        for o in rows {
+            let xv = x[o * C + c]
+            let g = Double(mask.masked(dy[o * C + c], xv, channel: c))
+            s += g; t += g * (Double(xv) - mean[c])
+        }
         p[c] += s; q[c] += t; c += 1
     }
 }

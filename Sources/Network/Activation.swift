@@ -23,6 +23,9 @@ final class ActivationLayer: NetworkLayer {
         self.kernel = kernel
     }
 
+    /// tf.nn.relu and nothing else (what a BatchNormalization before it can fuse).
+    var isPlainRelu: Bool { kernel == .relu }
+
     func forward(_ input: Tensor, training: Bool, rng: inout SeededGenerator) {
         output.ensureShape(input.shape)
         let k = kernel

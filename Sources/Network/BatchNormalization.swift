@@ -24,7 +24,7 @@ import Kernels
 /// - **Frozen** (`trainable: false`): tf.keras and Keras 3 run the layer in inference mode
 ///   (moving statistics); Keras 2.2 still normalises with the batch's statistics but updates
 ///   nothing.
-final class BatchNormalizationLayer: NetworkLayer {
+final class BatchNormalizationLayer: NetworkLayer, ReluFusing {
     let name: String
     let spec: BatchNormalizationSpec
     let outputShape: [Int]
@@ -54,8 +54,23 @@ final class BatchNormalizationLayer: NetworkLayer {
     private var sums2: [Double]
     /// The per-channel Double sums of the statistics and the backward, over the cores.
     private let channelSums: ChannelSums
+    /// Set by `Graph.fuseReLUs` when this layer's only reader is a plain ReLU:
+    /// the forward writes relu(y) (the ReLU node passes it through) and the backward takes the
+    /// ReLU's gradient mask from y recomputed with the forward's own float operations, saving a
+    /// write and a read of y forward and the ReLU gradient's pass backward (channels last only).
+    var fusedRelu = false {
+        willSet { precondition(!newValue || inner == 1, "a ReLU is fused only into channels-last BatchNormalization") }
+    }
+    /// The last forward's y = (x - center) * scale + shift per channel (center: the mean, in the
+    /// centered form only): what a fused ReLU's backward recomputes.
+    private var affineScale: [Float]
+    private var affineShift: [Float]
+    private var affineCentered = false
     /// Keras 2.2's hidden zero-debiasing state: the biased averages and the step count.
     private(set) var keras2Biased: (mean: [Float], variance: [Float], step: Float)
+
+    /// Channels last (normalised over the last axis) only: the fused passes are `BatchNormRows`.
+    var canFuseRelu: Bool { inner == 1 }
 
     var parameters: [Parameter] { [gamma, beta].compactMap { $0 } + [movingMean, movingVariance] }
 
@@ -100,6 +115,8 @@ final class BatchNormalizationLayer: NetworkLayer {
         sums = Array(repeating: 0, count: channels)
         sums2 = Array(repeating: 0, count: channels)
         channelSums = ChannelSums(channels: channels, inner: inner)
+        affineScale = Array(repeating: 0, count: channels)
+        affineShift = Array(repeating: 0, count: channels)
         keras2Biased = (Array(repeating: 0, count: channels), Array(repeating: 0, count: channels), 0)
     }
 
@@ -127,7 +144,8 @@ final class BatchNormalizationLayer: NetworkLayer {
             let offset = bt?[c] ?? 0
             b[c] = centered ? offset : offset - mean[c] * a[c]
         }
-        let m = mean
+        (affineScale, affineShift, affineCentered) = (a, b, centered)
+        let m = mean, relu = fusedRelu
         input.withPointer { x in output.withMutablePointer { y in
             let yAddress = Int(bitPattern: y)
             a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { m in
@@ -135,24 +153,20 @@ final class BatchNormalizationLayer: NetworkLayer {
                 let pieces = (outer + rowsPerPiece - 1) / rowsPerPiece
                 parallelFor(pieces, minimumWorkPerItem: rowsPerPiece * C * inner) { p in
                     let y = UnsafeMutablePointer<Float>(bitPattern: yAddress)!
-                    for o in (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece) {
+                    let rows = (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece)
+                    if inner == 1 {
+                        return BatchNormRows.normalize(x, y, rows: rows, channels: C, scale: a.baseAddress!, shift: b.baseAddress!,
+                                                       center: centered ? m.baseAddress! : nil, relu: relu)
+                    }
+                    for o in rows {
                         let base = o * C * inner
-                        if inner == 1 {
-                            let xr = x + base, yr = y + base
+                        for c in 0..<C {
+                            let xr = x + base + c * inner, yr = y + base + c * inner
+                            let ac = a[c], bc = b[c], mc = m[c]
                             if centered {
-                                for c in 0..<C { yr[c] = (xr[c] - m[c]) * a[c] + b[c] }
+                                for i in 0..<inner { yr[i] = (xr[i] - mc) * ac + bc }
                             } else {
-                                for c in 0..<C { yr[c] = xr[c] * a[c] + b[c] }
-                            }
-                        } else {
-                            for c in 0..<C {
-                                let xr = x + base + c * inner, yr = y + base + c * inner
-                                let ac = a[c], bc = b[c], mc = m[c]
-                                if centered {
-                                    for i in 0..<inner { yr[i] = (xr[i] - mc) * ac + bc }
-                                } else {
-                                    for i in 0..<inner { yr[i] = xr[i] * ac + bc }
-                                }
+                                for i in 0..<inner { yr[i] = xr[i] * ac + bc }
                             }
                         }
                     }
@@ -234,9 +248,16 @@ final class BatchNormalizationLayer: NetworkLayer {
         let n = Double(outer * inner)
         // Per channel: sum(dy) and sum(dy * (x - mean)), over the cores.
         let md = mean.map(Double.init)
+        let m = mean, relu = fusedRelu
         input.withPointer { x in gradOutput.withPointer { dy in
             sums.withUnsafeMutableBufferPointer { s in sums2.withUnsafeMutableBufferPointer { s2 in md.withUnsafeBufferPointer { md in
-                channelSums.gradientSums(dy, x, mean: md.baseAddress!, outer: outer, into: s.baseAddress!, s2.baseAddress!)
+                if relu {
+                    withReluMask(mean: m) { mask in
+                        channelSums.maskedGradientSums(dy, x, mean: md.baseAddress!, outer: outer, mask: mask, into: s.baseAddress!, s2.baseAddress!)
+                    }
+                } else {
+                    channelSums.gradientSums(dy, x, mean: md.baseAddress!, outer: outer, into: s.baseAddress!, s2.baseAddress!)
+                }
             } } }
         } }
         // dgamma = sum(dy * xhat), dbeta = sum(dy).
@@ -264,31 +285,37 @@ final class BatchNormalizationLayer: NetworkLayer {
                 v[c] = Float(sums2[c] / n * r * r)
             }
         }
-        let m = mean
         input.withPointer { x in gradOutput.withPointer { dy in gradInput.withMutablePointer { dx in
             let dxAddress = Int(bitPattern: dx)
-            k.withUnsafeBufferPointer { k in u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in m.withUnsafeBufferPointer { m in
+            k.withUnsafeBufferPointer { k in u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in m.withUnsafeBufferPointer { m in self.withReluMask(mean: self.mean) { mask in
                 // Element by element: pieces of rows over the cores.
                 let rowsPerPiece = max(1, (1 << 15) / max(C * inner, 1))
                 let pieces = (outer + rowsPerPiece - 1) / rowsPerPiece
                 parallelFor(pieces, minimumWorkPerItem: rowsPerPiece * C * inner) { p in
                     let dx = UnsafeMutablePointer<Float>(bitPattern: dxAddress)!
-                    for o in (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece) {
-                        if inner == 1 {
-                            let xr = x + o * C, gr = dy + o * C, dr = dx + o * C
-                            for c in 0..<C { dr[c] = k[c] * (gr[c] - u[c] - (xr[c] - m[c]) * v[c]) }
-                        } else {
-                            for c in 0..<C {
-                                let off = (o * C + c) * inner
-                                let xr = x + off, gr = dy + off, dr = dx + off
-                                let kc = k[c], uc = u[c], vc = v[c], mc = m[c]
-                                for i in 0..<inner { dr[i] = kc * (gr[i] - uc - (xr[i] - mc) * vc) }
-                            }
+                    let rows = (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece)
+                    if inner == 1 {
+                        return BatchNormRows.inputGradient(x, dy, dx, rows: rows, channels: C, k: k.baseAddress!, u: u.baseAddress!,
+                                                           v: v.baseAddress!, mean: m.baseAddress!, mask: relu ? mask : nil)
+                    }
+                    for o in rows {
+                        for c in 0..<C {
+                            let off = (o * C + c) * inner
+                            let xr = x + off, gr = dy + off, dr = dx + off
+                            let kc = k[c], uc = u[c], vc = v[c], mc = m[c]
+                            for i in 0..<inner { dr[i] = kc * (gr[i] - uc - (xr[i] - mc) * vc) }
                         }
                     }
                 }
-            } } } }
+            } } } } }
         } } }
         return gradInput
+    }
+
+    /// The fused ReLU's mask over the last forward's affine form (`mean`: that forward's).
+    private func withReluMask<R>(mean: [Float], _ body: (ReluMask) -> R) -> R {
+        affineScale.withUnsafeBufferPointer { a in affineShift.withUnsafeBufferPointer { b in mean.withUnsafeBufferPointer { m in
+            body(ReluMask(scale: a.baseAddress!, shift: b.baseAddress!, center: affineCentered ? m.baseAddress! : nil))
+        } } }
     }
 }

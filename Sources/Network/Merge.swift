@@ -10,7 +10,7 @@ import Kernels
 /// sizes differ only where one of them is 1 broadcast as TensorFlow's ops do (a squeeze-excite
 /// block's Multiply of (h, w, c) by (1, 1, c)): such an input is expanded to the output's shape
 /// and its gradient summed back over the expanded axes.
-final class MergeLayer: MergingLayer {
+final class MergeLayer: MergingLayer, ReluFusing {
     let name: String
     let operation: MergeOperation
     let outputShape: [Int]
@@ -24,6 +24,13 @@ final class MergeLayer: MergingLayer {
     private let inputShapes: [[Int]]
     /// The broadcast inputs of the last forward, expanded to the output's shape (nil: not broadcast).
     private var expanded: [Tensor?]
+    /// Set by `Graph.fuseReLUs` when this Add's only reader is a plain ReLU: the forward writes
+    /// relu(x0 + x1) and the backward masks the gradient on it (ReluGrad on the stored output).
+    var fusedRelu = false {
+        willSet { precondition(!newValue || canFuseRelu, "a ReLU is fused only into an Add of two inputs of one shape") }
+    }
+    /// An Add of two inputs of the output's shape (one pass: `addElementwise`).
+    var canFuseRelu: Bool { operation == .add && inputCount == 2 && inputShapes.allSatisfy { $0 == outputShape } }
 
     init(name: String, operation: MergeOperation, inputShapes: [[Int]]) throws {
         self.name = name
@@ -67,7 +74,10 @@ final class MergeLayer: MergingLayer {
         // x0 and adding x1); the other folds copy x0 first.
         let firstFold = operation == .add || operation == .average ? 2 : 1
         if firstFold == 2 {
-            inputs[0].withPointer { a in inputs[1].withPointer { b in output.withMutablePointer { addElementwise(a, b, into: $0, count: n) } } }
+            let relu = fusedRelu
+            inputs[0].withPointer { a in inputs[1].withPointer { b in output.withMutablePointer {
+                addElementwise(a, b, into: $0, count: n, relu: relu)
+            } } }
         } else {
             copyValues(inputs[0], into: &output, shape: inputs[0].shape)
         }
@@ -132,6 +142,12 @@ final class MergeLayer: MergingLayer {
     private func sameShapeBackward(inputs: [Tensor], gradOutput: Tensor, needInputGradients: [Bool]) -> [Tensor?] {
         let n = gradOutput.count
         switch operation {
+        case .add where fusedRelu:
+            gradInputs[0].ensureShape(gradOutput.shape)
+            output.withPointer { y in gradOutput.withPointer { dy in gradInputs[0].withMutablePointer { dx in
+                ActivationKernel.relu.backward(input: y, output: y, gradOutput: dy, gradInput: dx, count: n)
+            } } }
+            return needInputGradients.map { $0 ? gradInputs[0] : nil }
         case .add:
             return needInputGradients.map { $0 ? gradOutput : nil }
         case .average:

@@ -88,8 +88,10 @@ public final class Network {
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
     /// `producer` and `backend`: the Keras that saved the file, whose layers may compute what
     /// only the built shapes reveal (`Keras3BiasAxis`); unknown for a config on its own.
+    /// `fuseLayers`: run a plain ReLU inside the BatchNormalization or Add before it (the same
+    /// values bit for bit, less memory traffic: `fuseReLUs`); false only to check that.
     public init(definition: ModelDefinition, dropoutSeed: UInt64 = 0,
-                producer: Producer = .unknown(version: nil), backend: String? = nil) throws {
+                producer: Producer = .unknown(version: nil), backend: String? = nil, fuseLayers: Bool = true) throws {
         self.definition = definition
         self.dropoutGenerator = SeededGenerator(seed: dropoutSeed)
         let specs = definition.layers
@@ -110,12 +112,13 @@ public final class Network {
             }
         }
         self.variables = variables
-        graph.planGradients()
-        self.graph = graph
         var activity: [Int: Regularizer] = [:]
         for (n, node) in graph.nodes.enumerated() {
             if let k = node.spec, let r = specs[k].training.activityRegularizer { activity[n] = r }
         }
+        if fuseLayers { graph.fuseReLUs(activityRegularized: Set(activity.keys)) }
+        graph.planGradients()
+        self.graph = graph
         self.activityRegularizers = activity
         self.inputShapes = graph.inputs.map { graph.nodes[$0].layer.base.outputShape }
         self.outputShapes = graph.outputs.map { graph.nodes[$0].layer.base.outputShape }
