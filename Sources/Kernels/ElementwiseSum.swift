@@ -24,3 +24,31 @@ public func addElementwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         }
     }
 }
+
+/// `dx[i] = y[i] > 0 ? (g0[i] + g1[i]) + ... : 0`: a ReLU's gradient (TensorFlow's ReluGrad
+/// select on its output `y`, as `ActivationKernel.relu`) of gradients that met at its output,
+/// summed in the order given in the same pass, so the same bits as summing them apart first.
+public func reluGradientOfSum(output y: UnsafePointer<Float>, gradients: [UnsafePointer<Float>], into dx: UnsafeMutablePointer<Float>,
+                              count: Int) {
+    precondition(gradients.count >= 2, "a sum of at least two gradients")
+    let piece = 1 << 15, pieces = (count + piece - 1) / piece
+    let dxAddress = Int(bitPattern: dx)
+    parallelFor(pieces, minimumWorkPerItem: piece) { p in
+        let dx = UnsafeMutablePointer<Float>(bitPattern: dxAddress)!
+        let start = p * piece, n = min(count, start + piece) - start
+        var i = start
+        while i + 16 <= start + n {
+            var sum = UnsafeRawPointer(gradients[0] + i).loadUnaligned(as: SIMD16<Float>.self)
+            for g in gradients.dropFirst() { sum += UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self) }
+            let out = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: SIMD16<Float>().replacing(with: sum, where: out .> 0), as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < start + n {
+            var sum = gradients[0][i]
+            for g in gradients.dropFirst() { sum += g[i] }
+            dx[i] = y[i] > 0 ? sum : 0
+            i += 1
+        }
+    }
+}

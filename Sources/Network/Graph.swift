@@ -46,6 +46,9 @@ struct Graph {
     var needsInputGradient: [[Bool]] = []
     /// Each layer's first call (its node), by index in `definition.layers`.
     var firstNode: [Int?] = []
+    /// Per node: a fused ReLU whose Add sums the gradients that meet at its output in its masked
+    /// pass (`fuseReLUs`); empty before fusion.
+    var sumsAtFusedAdd: [Bool] = []
 
     init(_ definition: ModelDefinition, store: ParameterStore) throws {
         let specs = definition.layers

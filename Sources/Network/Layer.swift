@@ -121,3 +121,11 @@ func sharesStorage(_ a: Tensor, _ b: Tensor) -> Bool {
     a.shape == b.shape && a.count > 0
         && a.data.withUnsafeBufferPointer { $0.baseAddress } == b.data.withUnsafeBufferPointer { $0.baseAddress }
 }
+
+/// `body` with the storage of every tensor in `tensors` at once (read only).
+func withPointers<R>(_ tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    func nest(_ k: Int, _ pointers: [UnsafePointer<Float>]) -> R {
+        k == tensors.count ? body(pointers) : tensors[k].withPointer { nest(k + 1, pointers + [$0]) }
+    }
+    return nest(0, [])
+}

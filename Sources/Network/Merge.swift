@@ -113,6 +113,19 @@ final class MergeLayer: MergingLayer, ReluFusing {
         return gradients
     }
 
+    /// The fused Add + ReLU's backward for gradients that met at the ReLU's output (from several
+    /// readers, in the order they arrived): summed inside the masked pass, one pass where summing
+    /// first took two (`Network.backward` hands them over unsummed: `Graph.sumsAtFusedAdd`).
+    func backward(gradOutputs: [Tensor], needInputGradients: [Bool]) -> [Tensor?] {
+        precondition(fusedRelu && gradOutputs.count >= 2)
+        let n = output.count
+        gradInputs[0].ensureShape(output.shape)
+        output.withPointer { y in withPointers(gradOutputs) { gradients in gradInputs[0].withMutablePointer { dx in
+            reluGradientOfSum(output: y, gradients: gradients, into: dx, count: n)
+        } } }
+        return needInputGradients.map { $0 ? gradInputs[0] : nil }
+    }
+
     /// `input` (per sample `shape`) repeated along its size-1 axes to the output's shape.
     private func broadcast(_ input: Tensor, from shape: [Int]) -> Tensor {
         let batch = input.samples

@@ -84,6 +84,9 @@ public final class Network {
     var logitGradients: [Tensor?] = []
     /// Per node, the buffer that sums the gradients of its consumers when it has several.
     var gradientSums: [Tensor] = []
+    /// Per node, gradients that arrived after the first, kept unsummed for a fused Add + ReLU
+    /// (`Graph.sumsAtFusedAdd`); empty between backwards.
+    var laterGradients: [[Tensor]] = []
 
     /// Builds the network with zero weights (use `loadWeights` or `initializeWeights`).
     /// `producer` and `backend`: the Keras that saved the file, whose layers may compute what

@@ -106,9 +106,11 @@ extension Network {
         let nodes = graph.nodes
         if nodeGradients.count != nodes.count { nodeGradients = Array(repeating: nil, count: nodes.count) }
         if logitGradients.count != nodes.count { logitGradients = Array(repeating: nil, count: nodes.count) }
+        if laterGradients.count != nodes.count { laterGradients = Array(repeating: [], count: nodes.count) }
         defer {
             for n in nodeGradients.indices { nodeGradients[n] = nil }
             for n in logitGradients.indices { logitGradients[n] = nil }
+            for n in laterGradients.indices where !laterGradients[n].isEmpty { laterGradients[n].removeAll(keepingCapacity: true) }
         }
         for (k, given) in gradients.enumerated() {
             guard let given else { continue }
@@ -162,8 +164,15 @@ extension Network {
                 let input = nodes[node.inputs[0]].layer.base.output
                 guard let dx = l.backward(input: input, gradOutput: g, skipActivation: skip, needInputGradient: need[0]) else { continue }
                 addGradient(dx, toNode: node.inputs[0])
+                if !laterGradients[n].isEmpty {
+                    // A fused ReLU hands the unsummed rest to its Add (read by it alone).
+                    laterGradients.swapAt(n, node.inputs[0])
+                }
             case .merge(let l):
-                let dxs = l.backward(inputs: node.inputs.map { nodes[$0].layer.base.output }, gradOutput: g, needInputGradients: need)
+                let inputs = node.inputs.map { nodes[$0].layer.base.output }
+                let dxs = laterGradients[n].isEmpty
+                    ? l.backward(inputs: inputs, gradOutput: g, needInputGradients: need)
+                    : (l as! MergeLayer).backward(gradOutputs: [g] + laterGradients[n], needInputGradients: need)
                 for (i, dx) in dxs.enumerated() {
                     if let dx { addGradient(dx, toNode: node.inputs[i]) }
                 }
@@ -205,6 +214,10 @@ extension Network {
     private func addGradient(_ dx: Tensor, toNode n: Int) {
         guard let first = nodeGradients[n] else {
             nodeGradients[n] = dx
+            return
+        }
+        if n < graph.sumsAtFusedAdd.count && graph.sumsAtFusedAdd[n] {
+            laterGradients[n].append(dx)
             return
         }
         if gradientSums.count != nodeGradients.count { gradientSums = Array(repeating: Tensor(zeros: [0]), count: nodeGradients.count) }

@@ -17,7 +17,9 @@ protocol ReluFusing: GraphLayer {
 /// ReluGrad select, on y > 0 recomputed with the forward's own float operations or on the
 /// stored relu(y) > 0); what goes is memory traffic, the cost of these passes: y's write and read
 /// forward, and behind a BatchNormalization the ReLU gradient's own pass backward
-/// (docs/PERFORMANCE.md has the measured share).
+/// (docs/PERFORMANCE.md has the measured share). Where the Add's output has several readers (a
+/// residual block's input), their gradients go to the Add unsummed and its masked pass sums them
+/// (`sumsAtFusedAdd`, `MergeLayer.backward(gradOutputs:)`): one pass where summing first took two.
 extension Graph {
     /// Fuses each plain ReLU (`Activation('relu')`, or `ReLU()` with its defaults) into the layer
     /// it reads when that layer can take it (`ReluFusing.canFuseRelu`) and nothing else reads its
@@ -25,6 +27,7 @@ extension Graph {
     /// the number of ReLUs fused.
     @discardableResult
     mutating func fuseReLUs(activityRegularized: Set<Int>) -> Int {
+        sumsAtFusedAdd = Array(repeating: false, count: nodes.count)
         var readers = [Int](repeating: 0, count: nodes.count)
         for n in order { for i in nodes[n].inputs { readers[i] += 1 } }
         let outputNodes = Set(outputs)
@@ -38,6 +41,9 @@ extension Graph {
             let node = nodes[n]
             nodes[n] = GraphNode(spec: node.spec, layer: .single(FusedReluLayer(name: relu.name, source: source)),
                                  inputs: node.inputs, training: node.training)
+            // Gradients that meet at this ReLU's output go to the Add unsummed (its masked pass
+            // sums them), unless an output's loss or an activity penalty adds its own first.
+            sumsAtFusedAdd[n] = source is MergeLayer && !outputNodes.contains(n) && !activityRegularized.contains(n)
             fused += 1
         }
         return fused

@@ -43,9 +43,14 @@ final class ReluFusionTests: XCTestCase {
             })
             let a = try fused.forward(x, training: training), b = try apart.forward(x, training: training)
             XCTAssertEqual(bits(a), bits(b), "output, step \(step): \(what)", file: file, line: line)
-            let relu = fused.reluOutputs.first { $0.layer == "relu" }?.output
-            XCTAssertEqual(relu.map(bits), apart.reluOutputs.first { $0.layer == "relu" }.map { bits($0.output) }, "relu output: \(what)", file: file, line: line)
-            XCTAssertTrue(relu.map { $0.data.contains(0) && $0.data.contains { $0 > 0 } } ?? false, "the mask passes some and stops some: \(what)", file: file, line: line)
+            // Every ReLU's output (a fused one's is its source layer's buffer) the same bits, and
+            // the masks pass some values and stop some.
+            XCTAssertEqual(fused.reluOutputs.map(\.layer), apart.reluOutputs.map(\.layer), file: file, line: line)
+            for (f, p) in zip(fused.reluOutputs, apart.reluOutputs) {
+                XCTAssertEqual(bits(f.output), bits(p.output), "\(f.layer) output: \(what)", file: file, line: line)
+            }
+            XCTAssertTrue(fused.reluOutputs.contains { $0.output.data.contains(0) && $0.output.data.contains { $0 > 0 } },
+                          "the mask passes some and stops some: \(what)", file: file, line: line)
             let g = Tensor(shape: a.shape, data: randomValues(a.count, seed: 40 + UInt64(step)).map(Float.init))
             try fused.backward(g)
             try apart.backward(g)
@@ -92,6 +97,30 @@ final class ReluFusionTests: XCTestCase {
             try assertSameAsApart(residual(channels: channels, reluAfterNormalization: true), channels: channels,
                                   "BN + ReLU and Add + ReLU, \(channels) channels", fusing: 2)
         }
+    }
+
+    /// Residual blocks whose fused Add + ReLU outputs have two and three readers: the gradients
+    /// that meet there reach the Add unsummed and are summed inside its masked pass, in the order
+    /// they arrived (in -> bn1 -> add1(bn1, in) -> r1; r1 -> bn2 -> add2(bn2, r1) -> r2;
+    /// add3(r2, r1) -> r3 -> flatten -> dense).
+    func testGradientsMeetingAtAFusedAddAreSummedInItsMaskedPass() throws {
+        let channels = 16
+        let bn = LayerKind.batchNormalization(BatchNormalizationSpec(momentum: 0.9))
+        func add(_ name: String, _ a: String, _ b: String) -> LayerSpec {
+            LayerSpec(name: name, className: "Add", kind: .merge(.add), inbound: [TensorRef(layer: a), TensorRef(layer: b)], config: .object([]))
+        }
+        let layers = [
+            inputSpec("input", [4, 4, channels]), layerSpec("bn1", bn, from: "input"), add("add1", "bn1", "input"),
+            layerSpec("r1", plainRelu, from: "add1"), layerSpec("bn2", bn, from: "r1"), add("add2", "bn2", "r1"),
+            layerSpec("r2", plainRelu, from: "add2"), add("add3", "r2", "r1"), layerSpec("relu", plainRelu, from: "add3"),
+            layerSpec("flat", .flatten(.channelsLast), from: "relu"), layerSpec("out", .dense(DenseSpec(units: 3)), from: "flat"),
+        ]
+        let definition = ModelDefinition(className: "Functional", name: "m", layers: layers, inputs: [TensorRef(layer: "input")],
+                                         outputs: [TensorRef(layer: "out")], config: .object([]))
+        let network = try Network(definition: definition)
+        let summing = network.graph.nodes.indices.filter { network.graph.sumsAtFusedAdd[$0] }.map { network.graph.nodes[$0].layer.base.name }
+        XCTAssertEqual(summing, ["r1", "r2", "relu"])
+        try assertSameAsApart(definition, channels: channels, "two residual blocks", fusing: 3)
     }
 
     func testNoFusionWhereTheFirstLayersOwnValuesAreNeeded() throws {
