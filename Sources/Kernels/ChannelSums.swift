@@ -59,11 +59,11 @@ public final class ChannelSums {
         }
     }
 
-    /// `gradientSums` of the gradient w.r.t. the values before a ReLU that `mask` recomputes from
-    /// `x`: dy where the ReLU's input was above zero, else zero (channels last only). The sums
-    /// are those of the separate ReLU backward's output, bit for bit.
+    /// `gradientSums` of the gradient w.r.t. the values before a fused ReLU whose input `mask`
+    /// recomputes from `x`: dy where that input was above zero, else zero (channels last only).
+    /// The sums are those of the separate ReLU backward's output, bit for bit.
     public func maskedGradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Double>, outer: Int,
-                                   mask: ReluMask, into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
+                                   mask: BatchNormAffine, into dySums: UnsafeMutablePointer<Double>, _ dyXcSums: UnsafeMutablePointer<Double>) {
         precondition(inner == 1, "masked gradient sums are for channels-last data")
         let C = channels
         reduce(outer: outer, into: dySums, dyXcSums) { rows, p, q in
@@ -174,32 +174,14 @@ struct NoMask: GradientMask {
     @inline(__always) func masked(_ g: Float, _ x: Float, channel c: Int) -> Float { g }
 }
 
-/// A ReLU that read `(x - center) * scale + shift` (or `x * scale + shift` without `center`) per
-/// channel, as BatchNormalization's forward computes it (the same float32 operations, so the same
-/// values): the gradient passes where that was above zero (TensorFlow's ReluGrad, a select).
-public struct ReluMask: GradientMask {
-    let scale: UnsafePointer<Float>
-    let shift: UnsafePointer<Float>
-    let center: UnsafePointer<Float>?
-
-    public init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, center: UnsafePointer<Float>?) {
-        self.scale = scale
-        self.shift = shift
-        self.center = center
-    }
-
+/// A ReLU fused into BatchNormalization read the form's values: the gradient passes where they
+/// were above zero (TensorFlow's ReluGrad, a select).
+extension BatchNormAffine: GradientMask {
     @inline(__always) func masked8(_ g: SIMD8<Float>, _ x: SIMD8<Float>, channel c: Int) -> SIMD8<Float> {
-        let centered = center.map { x - floats($0 + c) } ?? x
-        let y = centered * floats(scale + c) + floats(shift + c)
-        return SIMD8<Float>().replacing(with: g, where: y .> 0)
+        SIMD8<Float>().replacing(with: g, where: values8(x, channel: c) .> 0)
     }
 
-    @inline(__always) public func masked(_ g: Float, _ x: Float, channel c: Int) -> Float { input(x, channel: c) > 0 ? g : 0 }
-
-    /// The ReLU's input for channel `c`, as the forward computed it.
-    @inline(__always) public func input(_ x: Float, channel c: Int) -> Float {
-        (center.map { x - $0[c] } ?? x) * scale[c] + shift[c]
-    }
+    @inline(__always) public func masked(_ g: Float, _ x: Float, channel c: Int) -> Float { value(x, channel: c) > 0 ? g : 0 }
 }
 
 private func addGradientRows<Mask: GradientMask>(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Range<Int>,

@@ -155,8 +155,8 @@ final class BatchNormalizationLayer: NetworkLayer, ReluFusing {
                     let y = UnsafeMutablePointer<Float>(bitPattern: yAddress)!
                     let rows = (p * rowsPerPiece)..<min(outer, (p + 1) * rowsPerPiece)
                     if inner == 1 {
-                        return BatchNormRows.normalize(x, y, rows: rows, channels: C, scale: a.baseAddress!, shift: b.baseAddress!,
-                                                       center: centered ? m.baseAddress! : nil, relu: relu)
+                        let form = BatchNormAffine(scale: a.baseAddress!, shift: b.baseAddress!, center: centered ? m.baseAddress! : nil)
+                        return BatchNormRows.normalize(x, y, rows: rows, channels: C, form: form, relu: relu)
                     }
                     for o in rows {
                         let base = o * C * inner
@@ -252,7 +252,7 @@ final class BatchNormalizationLayer: NetworkLayer, ReluFusing {
         input.withPointer { x in gradOutput.withPointer { dy in
             sums.withUnsafeMutableBufferPointer { s in sums2.withUnsafeMutableBufferPointer { s2 in md.withUnsafeBufferPointer { md in
                 if relu {
-                    withReluMask(mean: m) { mask in
+                    withAffineForm(mean: m) { mask in
                         channelSums.maskedGradientSums(dy, x, mean: md.baseAddress!, outer: outer, mask: mask, into: s.baseAddress!, s2.baseAddress!)
                     }
                 } else {
@@ -287,7 +287,7 @@ final class BatchNormalizationLayer: NetworkLayer, ReluFusing {
         }
         input.withPointer { x in gradOutput.withPointer { dy in gradInput.withMutablePointer { dx in
             let dxAddress = Int(bitPattern: dx)
-            k.withUnsafeBufferPointer { k in u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in m.withUnsafeBufferPointer { m in self.withReluMask(mean: self.mean) { mask in
+            k.withUnsafeBufferPointer { k in u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in m.withUnsafeBufferPointer { m in self.withAffineForm(mean: self.mean) { mask in
                 // Element by element: pieces of rows over the cores.
                 let rowsPerPiece = max(1, (1 << 15) / max(C * inner, 1))
                 let pieces = (outer + rowsPerPiece - 1) / rowsPerPiece
@@ -312,10 +312,10 @@ final class BatchNormalizationLayer: NetworkLayer, ReluFusing {
         return gradInput
     }
 
-    /// The fused ReLU's mask over the last forward's affine form (`mean`: that forward's).
-    private func withReluMask<R>(mean: [Float], _ body: (ReluMask) -> R) -> R {
+    /// The last forward's affine form (`mean`: that forward's), a fused ReLU's mask.
+    private func withAffineForm<R>(mean: [Float], _ body: (BatchNormAffine) -> R) -> R {
         affineScale.withUnsafeBufferPointer { a in affineShift.withUnsafeBufferPointer { b in mean.withUnsafeBufferPointer { m in
-            body(ReluMask(scale: a.baseAddress!, shift: b.baseAddress!, center: affineCentered ? m.baseAddress! : nil))
+            body(BatchNormAffine(scale: a.baseAddress!, shift: b.baseAddress!, center: affineCentered ? m.baseAddress! : nil))
         } } }
     }
 }

@@ -47,7 +47,7 @@ struct Graph {
     /// Each layer's first call (its node), by index in `definition.layers`.
     var firstNode: [Int?] = []
     /// Per node: a fused ReLU whose Add sums the gradients that meet at its output in its masked
-    /// pass (`fuseReLUs`); empty before fusion.
+    /// pass (set by `fuseReLUs`).
     var sumsAtFusedAdd: [Bool] = []
 
     init(_ definition: ModelDefinition, store: ParameterStore) throws {
@@ -198,6 +198,7 @@ struct Graph {
             }
         }
         order = nodes.indices.filter { needed[$0] }
+        sumsAtFusedAdd = Array(repeating: false, count: nodes.count)
     }
 
     /// Marks which input gradients a backward needs: those that lead to a trainable weight.

@@ -216,7 +216,7 @@ extension Network {
             nodeGradients[n] = dx
             return
         }
-        if n < graph.sumsAtFusedAdd.count && graph.sumsAtFusedAdd[n] {
+        if graph.sumsAtFusedAdd[n] {
             laterGradients[n].append(dx)
             return
         }

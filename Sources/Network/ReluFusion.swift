@@ -27,7 +27,6 @@ extension Graph {
     /// the number of ReLUs fused.
     @discardableResult
     mutating func fuseReLUs(activityRegularized: Set<Int>) -> Int {
-        sumsAtFusedAdd = Array(repeating: false, count: nodes.count)
         var readers = [Int](repeating: 0, count: nodes.count)
         for n in order { for i in nodes[n].inputs { readers[i] += 1 } }
         let outputNodes = Set(outputs)

@@ -20,8 +20,8 @@ final class BatchNormRowsTests: XCTestCase {
                 for relu in [false, true] {
                     var y = [Float](repeating: .nan, count: rows * C)
                     a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in m.withUnsafeBufferPointer { mp in
-                        BatchNormRows.normalize(x, &y, rows: 0..<rows, channels: C, scale: ap.baseAddress!, shift: bp.baseAddress!,
-                                                center: centered ? mp.baseAddress! : nil, relu: relu)
+                        let form = BatchNormAffine(scale: ap.baseAddress!, shift: bp.baseAddress!, center: centered ? mp.baseAddress! : nil)
+                        BatchNormRows.normalize(x, &y, rows: 0..<rows, channels: C, form: form, relu: relu)
                     } } }
                     let expected = (0..<(rows * C)).map { relu ? max(pre($0), 0) : pre($0) }
                     XCTAssertEqual(y.map(\.bitPattern), expected.map(\.bitPattern), "normalize, \(C) channels, centered \(centered), relu \(relu)")
@@ -29,7 +29,7 @@ final class BatchNormRowsTests: XCTestCase {
 
                     var dx = [Float](repeating: .nan, count: rows * C)
                     a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in m.withUnsafeBufferPointer { mp in
-                        let mask = ReluMask(scale: ap.baseAddress!, shift: bp.baseAddress!, center: centered ? mp.baseAddress! : nil)
+                        let mask = BatchNormAffine(scale: ap.baseAddress!, shift: bp.baseAddress!, center: centered ? mp.baseAddress! : nil)
                         BatchNormRows.inputGradient(x, dy, &dx, rows: 0..<rows, channels: C, k: k, u: u, v: v, mean: mp.baseAddress!,
                                                     mask: relu ? mask : nil)
                     } } }
